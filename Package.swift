@@ -1,0 +1,40 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+let package = Package(
+    name: "Pointwise",
+    products: [
+        .library(name: "Pointwise", targets: ["Pointwise"]),
+        .executable(name: "pointwise", targets: ["PointwiseCLI"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        // Debian: libopenblas-dev + liblapacke-dev (Debian's OpenBLAS is built without LAPACKE).
+        .systemLibrary(
+            name: "CBLAS",
+            pkgConfig: "openblas",
+            providers: [
+                .apt(["libopenblas-dev", "liblapacke-dev", "pkg-config"]),
+                .brew(["openblas"]),
+            ]
+        ),
+        .target(
+            name: "Pointwise",
+            dependencies: ["CBLAS"]
+        ),
+        .executableTarget(
+            name: "PointwiseCLI",
+            dependencies: [
+                "Pointwise",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(
+            name: "PointwiseTests",
+            // PointwiseCLI: so the `pointwise` executable is built for the command-line tests.
+            dependencies: ["Pointwise", "PointwiseCLI"]
+        ),
+    ]
+)

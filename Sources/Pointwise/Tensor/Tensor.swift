@@ -1,0 +1,87 @@
+/// A dense, row-major array of `Float` with a shape.
+///
+/// Activations are rank 4 and laid out **NHWC** ([batch, height, width, channels]):
+/// in that layout a feature map is already the (N·H·W)×C row-major matrix a
+/// 1x1 convolution multiplies, with no copy. Weights keep PyTorch's layouts
+/// (convolution OIHW, linear [out, in]). Use `Tensor(nchw:)` / `nchw()` at the
+/// edges where PyTorch or ONNX data (NCHW) comes in or goes out.
+///
+/// `scalars` is an `Array`, so `Tensor` has value semantics. Operators write into
+/// an output you pass `inout` (`Conv2D.forward(_:into:)`); as long as that output
+/// is not shared, writing to it never copies.
+public struct Tensor: Sendable, Equatable {
+    /// Extent of each dimension, outermost first; every extent is ≥ 1.
+    public let shape: [Int]
+    /// The elements in row-major order; `scalars.count == shape.reduce(1, *)`.
+    public var scalars: [Float]
+
+    /// Wraps existing values. Throws when a dimension is < 1 or the count does not match.
+    public init(shape: [Int], scalars: [Float]) throws {
+        try Self.validate(shape)
+        let expected = shape.reduce(1, *)
+        guard scalars.count == expected else {
+            throw PointwiseError.shapeMismatch(what: "element count for shape \(describe(shape))",
+                                               expected: "\(expected)", actual: "\(scalars.count)")
+        }
+        self.shape = shape
+        self.scalars = scalars
+    }
+
+    /// All zeros.
+    public init(zeros shape: [Int]) throws {
+        try Self.validate(shape)
+        self.shape = shape
+        self.scalars = Array(repeating: 0, count: shape.reduce(1, *))
+    }
+
+    /// Uniform values in `range`, reproducible from `seed` on every platform.
+    public init(randomUniform shape: [Int], in range: ClosedRange<Float> = -1...1, seed: UInt64) throws {
+        try Self.validate(shape)
+        var generator = SeededGenerator(seed: seed)
+        self.shape = shape
+        self.scalars = (0..<shape.reduce(1, *)).map { _ in generator.nextFloat(in: range) }
+    }
+
+    /// Number of elements.
+    public var count: Int { scalars.count }
+
+    /// Number of dimensions.
+    public var rank: Int { shape.count }
+
+    /// Element at a multi-index (bounds-checked; for tests and examples, not hot paths).
+    public subscript(_ index: Int...) -> Float {
+        get { scalars[flatIndex(index)] }
+        set { scalars[flatIndex(index)] = newValue }
+    }
+
+    private func flatIndex(_ index: [Int]) -> Int {
+        precondition(index.count == shape.count, "index \(index) has rank \(index.count), tensor has rank \(shape.count)")
+        var flat = 0
+        for (i, extent) in zip(index, shape) {
+            precondition(i >= 0 && i < extent, "index \(index) out of bounds for shape \(shape)")
+            flat = flat * extent + i
+        }
+        return flat
+    }
+
+    static func validate(_ shape: [Int]) throws {
+        guard !shape.isEmpty else {
+            throw PointwiseError.invalidArgument(name: "shape", value: "[]", requirement: "at least one dimension")
+        }
+        if let bad = shape.firstIndex(where: { $0 < 1 }) {
+            throw PointwiseError.invalidArgument(name: "dimension \(bad) of shape \(describe(shape))",
+                                                 value: "\(shape[bad])", requirement: "≥ 1")
+        }
+    }
+}
+
+extension Tensor {
+    /// Batch, height, width and channels of a rank-4 NHWC tensor; throws naming `role` otherwise.
+    func nhwcDimensions(_ role: String) throws -> (n: Int, h: Int, w: Int, c: Int) {
+        guard shape.count == 4 else {
+            throw PointwiseError.shapeMismatch(what: "\(role) rank", expected: "4 ([N, H, W, C])",
+                                               actual: "\(shape.count) (\(describe(shape)))")
+        }
+        return (shape[0], shape[1], shape[2], shape[3])
+    }
+}

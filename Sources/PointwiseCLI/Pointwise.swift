@@ -1,0 +1,9 @@
+import ArgumentParser
+
+@main
+struct PointwiseCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "pointwise",
+        abstract: "Convolutions lowered to BLAS SGEMM.",
+        subcommands: [Info.self, Demo.self])
+}

@@ -1,0 +1,89 @@
+import Foundation
+import Testing
+
+/// Runs the `pointwise` executable built next to this test bundle.
+func runPointwise(_ arguments: [String], environment: [String: String] = [:]) throws -> String {
+    let buildDirectory = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+    var candidates = [buildDirectory]
+    // Bundle paths differ between XCTest (.xctest directory) and Swift Testing runners.
+    candidates.append(buildDirectory.deletingLastPathComponent())
+    candidates.append(Bundle.main.bundleURL.deletingLastPathComponent())
+    guard let executable = candidates.map({ $0.appendingPathComponent("pointwise") })
+        .first(where: { FileManager.default.isExecutableFile(atPath: $0.path) }) else {
+        throw CocoaError(.fileNoSuchFile, userInfo: [NSFilePathErrorKey: "pointwise next to \(buildDirectory.path)"])
+    }
+    let process = Process()
+    process.executableURL = executable
+    process.arguments = arguments
+    var env = ProcessInfo.processInfo.environment
+    env.removeValue(forKey: "OPENBLAS_CORETYPE")
+    env.merge(environment) { $1 }
+    process.environment = env
+    let pipe = Pipe()
+    process.standardOutput = pipe
+    process.standardError = pipe
+    try process.run()
+    let data = pipe.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return String(decoding: data, as: UTF8.self)
+}
+
+@Suite("pointwise command line")
+struct CommandLineTests {
+    /// "BLAS core:      SkylakeX" → "SkylakeX".
+    func field(_ name: String, in output: String) -> String? {
+        output.split(separator: "\n").first { $0.hasPrefix(name + ":") }
+            .map { $0.dropFirst(name.count + 1).trimmingCharacters(in: .whitespaces) }
+    }
+
+    @Test("info: with no environment variable, an AVX-512 CPU runs AVX-512 kernels (AVX2 ones on AVX2 CPUs)")
+    func infoReportsFittingCore() throws {
+        let output = try runPointwise(["info"])
+        let core = try #require(field("BLAS core", in: output)).lowercased()
+        let features = try #require(field("CPU features", in: output)).split(separator: " ")
+        #expect(core != "prescott", "\(output)")
+        if features.contains("avx512f") && features.contains("avx512bw") && features.contains("avx512vl") {
+            #expect(["skylakex", "cooperlake", "sapphirerapids"].contains(core), "\(output)")
+        } else if features.contains("avx2") {
+            #expect(["haswell", "zen", "skylakex", "cooperlake", "sapphirerapids"].contains(core), "\(output)")
+        }
+    }
+
+    @Test("info: OpenBLAS's 'Prescott' fallback is detected and replaced by a core the CPU has")
+    func prescottFallbackIsFixed() throws {
+        let output = try runPointwise(["info", "--start-from-core", "Prescott"])
+        let features = try #require(field("CPU features", in: output)).split(separator: " ")
+        let core = try #require(field("BLAS core", in: output))
+        if features.contains("avx512f") && features.contains("avx512bw") && features.contains("avx512vl")
+            && features.contains("avx512dq") && features.contains("avx512cd") {
+            #expect(core == "SkylakeX", "\(output)")
+            #expect(output.contains("switched Prescott -> SkylakeX"), "\(output)")
+        } else if features.contains("avx2") && features.contains("fma") {
+            #expect(core == "Haswell", "\(output)")
+        }
+    }
+
+    @Test("info: a user's OPENBLAS_CORETYPE is respected")
+    func userCoreTypeRespected() throws {
+        let output = try runPointwise(["info"], environment: ["OPENBLAS_CORETYPE": "Prescott"])
+        #expect(field("BLAS core", in: output) == "Prescott", "\(output)")
+        #expect(output.contains("set by the user"), "\(output)")
+    }
+
+    @Test("demo: prints the lowered GEMM and agrees with the naive loop")
+    func demo() throws {
+        let output = try runPointwise(["demo", "--repetitions", "1"])
+        #expect(output.contains("M=784, K=256, N=16"), "\(output)")
+        #expect(output.contains("FLOPs = 2·M·K·N = 6422528"), "\(output)")
+        #expect(output.contains("sgemm M=784 N=16 K=256 lda=256 ldb=16 ldc=16, workspace 0 bytes"), "\(output)")
+        let error = try #require(output.split(separator: "\n").first { $0.contains("max error") }?
+            .split(separator: "=").last.flatMap { Double($0.trimmingCharacters(in: .whitespaces)) })
+        #expect(error <= 1e-4)
+    }
+
+    @Test("bad options are refused with the value named")
+    func badOptions() throws {
+        let output = try runPointwise(["demo", "--repetitions", "0"])
+        #expect(output.contains("--repetitions must be ≥ 1, got 0"), "\(output)")
+    }
+}

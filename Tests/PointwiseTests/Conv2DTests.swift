@@ -149,10 +149,10 @@ struct Conv2DTests {
         let (conv, x, weight, bias) = try ConvCase(name: "slice", input: [2, 3, 4, 5], outChannels: 3).make(seed: 9)
         let wide = 8, offset = 4
         var out = [Float](repeating: -1, count: 2 * 3 * 4 * wide)
+        #expect(try conv.prepare(forInput: x.shape) == [2, 3, 4, 3])
         x.scalars.withUnsafeBufferPointer { xp in
             out.withUnsafeMutableBufferPointer { op in
-                conv.run(input: xp.baseAddress!, inputShape: x.shape, outputShape: [2, 3, 4, 3],
-                         output: op.baseAddress! + offset, outputRowStride: wide)
+                conv.run(xp.baseAddress!, into: op.baseAddress! + offset, outputRowStride: wide)
             }
         }
         let expected = try Reference.conv2D(x, weight: weight, bias: bias)

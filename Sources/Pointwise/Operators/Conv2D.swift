@@ -2,22 +2,24 @@
 ///
 /// `x: [N, H, W, Cin] -> y: [N, H', W', Cout]`, with PyTorch's semantics for
 /// `Conv2d(in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias)`
-/// and PyTorch-layout weights `[Cout, Cin/groups, KH, KW]`.
+/// and PyTorch-layout weights `[Cout, Cin/groups, KH, KW]`, optionally followed by a
+/// BatchNorm folded into the weights and an activation fused into the epilogue.
 ///
-/// Weights are packed once, at construction, into `groups` row-major matrices of
-/// (KH·KW·Cin/groups)×(Cout/groups). A call then lowers to:
+/// Weights are packed once, at construction. A call then lowers to:
 /// - **1x1, stride 1, no padding**: one `cblas_sgemm` per group over the input
 ///   itself, M = N·H·W, K = Cin/groups, N = Cout/groups (lda = Cin, ldc = Cout):
 ///   no im2col, no copy, no workspace.
 /// - **1x1 with stride, no padding** (ResNet's projection shortcut): the strided
 ///   pixels are gathered into the workspace, then the same GEMM with M = N·H'·W'.
+/// - **depthwise** (groups = Cin = Cout): a direct NHWC kernel vectorised across
+///   channels (`DepthwiseKernel`); im2col would turn it into C GEMMs with N = 1.
 /// - **any other kernel**: im2col into the workspace (see `Im2col`), then one
 ///   SGEMM per group, K = KH·KW·Cin/groups.
+/// Bias and activation are applied in one pass over the output (`Epilogue`).
 ///
 /// Like an XNNPACK operator, a `Conv2D` is created once, prepared for an input
 /// shape (which sizes its workspace, kept and reused), then run many times.
-/// An instance is not safe to run from two threads at once (it owns its workspace).
-public final class Conv2D {
+public final class Conv2D: Layer {
     public let inChannels: Int
     public let outChannels: Int
     public let kernel: Size2D
@@ -25,12 +27,16 @@ public final class Conv2D {
     public let padding: Padding2D
     public let dilation: Size2D
     public let groups: Int
+    public let activation: Activation
+    /// PyTorch module path, for summaries (e.g. `layer1.0.conv1`).
+    public var name: String
 
     /// How a convolution maps onto GEMM.
     public enum Lowering: String, Sendable {
         case pointwise = "1x1 GEMM (no copy)"
         case stridedPointwise = "strided gather + GEMM"
         case im2col = "im2col + GEMM"
+        case depthwise = "depthwise direct"
     }
 
     /// The GEMM(s) one call lowers to: `count` calls of M×K times K×N.
@@ -42,39 +48,50 @@ public final class Conv2D {
         public let count: Int
         public var flops: Double { 2 * Double(m) * Double(n) * Double(k) * Double(count) }
         public var description: String {
-            "M=\(m) K=\(k) N=\(n)" + (count > 1 ? " ×\(count) groups" : "") + " (\(lowering.rawValue))"
+            lowering == .depthwise ? "depthwise"
+                : "M=\(m) K=\(k) N=\(n)" + (count > 1 ? " ×\(count) groups" : "") + " (\(lowering.rawValue))"
         }
     }
 
     let geometry: ConvolutionGeometry
-    let lowering: Lowering
-    /// Group-major packed weights: group g's (KH·KW·Cin_g)×Cout_g matrix starts at g·K_g·Cout_g;
-    /// row (kh·KW + kw)·Cin_g + ci, column co of that matrix = weight[g·Cout_g + co, ci, kh, kw].
+    public let lowering: Lowering
+    /// GEMM paths: group-major packed weights, group g's (KH·KW·Cin_g)×Cout_g matrix at
+    /// g·K_g·Cout_g; its row (kh·KW + kw)·Cin_g + ci, column co = weight[g·Cout_g + co, ci, kh, kw].
+    /// Depthwise: tap-major, [KH·KW][C], so the kernel reads channels contiguously.
     let packedWeights: [Float]
     let bias: [Float]?
+    /// Parameters as PyTorch counts them before folding (conv weight, bias, BatchNorm weight and bias).
+    public let parameterCount: Int
 
-    /// Reused scratch for im2col or the strided gather; grows, never shrinks.
-    private var workspace = UnsafeMutableBufferPointer<Float>(start: nil, count: 0)
+    /// Scratch for im2col or the strided gather; a network shares one among all its convolutions.
+    var workspace = FeatureBuffer()
+    private var prepared: (input: [Int], output: [Int])?
     /// Bound on the workspace, in floats (default 4 Mi floats = 16 MiB) however large
     /// the batch: im2col lowers at most `workspaceLimit / (KH·KW·Cin)` output pixels
     /// per pass (at least one), then runs the GEMM on those rows. Tests lower it to
     /// exercise the tile boundaries.
     var workspaceLimit = 1 << 22
 
-    /// A convolution with the given weights (`[Cout, Cin/groups, KH, KW]`, PyTorch's layout)
-    /// and optional bias (`[Cout]`).
+    /// A convolution with the given weights (`[Cout, Cin/groups, KH, KW]`, PyTorch's layout),
+    /// optional bias (`[Cout]`), optional BatchNorm folded in, and a fused activation.
     public init(inChannels: Int, outChannels: Int, kernel: Size2D, stride: Size2D = 1,
                 padding: Padding2D = 0, dilation: Size2D = 1, groups: Int = 1,
-                weight: Tensor, bias: Tensor? = nil) throws {
+                weight: Tensor, bias: Tensor? = nil, batchNorm: BatchNormParameters? = nil,
+                activation: Activation = .identity, name: String = "") throws {
         let geometry = try ConvolutionGeometry(inChannels: inChannels, outChannels: outChannels, kernel: kernel,
                                                stride: stride, padding: padding, dilation: dilation, groups: groups)
         guard weight.shape == geometry.weightShape else {
-            throw PointwiseError.shapeMismatch(what: "weight shape ([Cout, Cin/groups, KH, KW])",
+            throw PointwiseError.shapeMismatch(what: "weight shape ([Cout, Cin/groups, KH, KW])" + (name.isEmpty ? "" : " of \(name)"),
                                                expected: describe(geometry.weightShape), actual: describe(weight.shape))
         }
         if let bias, bias.shape != [outChannels] {
-            throw PointwiseError.shapeMismatch(what: "bias shape", expected: describe([outChannels]),
-                                               actual: describe(bias.shape))
+            throw PointwiseError.shapeMismatch(what: "bias shape" + (name.isEmpty ? "" : " of \(name)"),
+                                               expected: describe([outChannels]), actual: describe(bias.shape))
+        }
+        var (finalWeight, finalBias) = (weight, bias)
+        if let batchNorm {
+            let folded = try batchNorm.fold(weight: weight, bias: bias)
+            (finalWeight, finalBias) = (folded.weight, folded.bias)
         }
         self.geometry = geometry
         self.inChannels = inChannels
@@ -84,36 +101,42 @@ public final class Conv2D {
         self.padding = padding
         self.dilation = dilation
         self.groups = groups
-        self.bias = bias?.scalars
-        self.packedWeights = Self.pack(weight.scalars, geometry)
-        if kernel == 1 && padding.isZero {
+        self.activation = activation
+        self.name = name
+        self.bias = finalBias?.scalars
+        self.parameterCount = weight.count + (bias == nil ? 0 : outChannels) + (batchNorm == nil ? 0 : 2 * outChannels)
+        if groups > 1 && groups == inChannels && groups == outChannels {
+            lowering = .depthwise
+        } else if kernel == 1 && padding.isZero {
             lowering = stride == 1 ? .pointwise : .stridedPointwise
         } else {
             lowering = .im2col
         }
+        packedWeights = lowering == .depthwise ? Self.packDepthwise(finalWeight.scalars, geometry)
+                                               : Self.pack(finalWeight.scalars, geometry)
     }
 
     /// A convolution with PyTorch's default initialisation, reproducible from `seed`:
     /// weight and bias uniform in ±1/√(Cin/groups·KH·KW) (`kaiming_uniform_(a=√5)`).
     public convenience init(inChannels: Int, outChannels: Int, kernel: Size2D, stride: Size2D = 1,
                             padding: Padding2D = 0, dilation: Size2D = 1, groups: Int = 1,
-                            bias: Bool = true, seed: UInt64) throws {
+                            bias: Bool = true, activation: Activation = .identity, seed: UInt64) throws {
         let geometry = try ConvolutionGeometry(inChannels: inChannels, outChannels: outChannels, kernel: kernel,
                                                stride: stride, padding: padding, dilation: dilation, groups: groups)
         let bound = 1 / Float(geometry.reductionPerGroup).squareRoot()
         let weight = try Tensor(randomUniform: geometry.weightShape, in: -bound...bound, seed: seed)
         let biasTensor = bias ? try Tensor(randomUniform: [outChannels], in: -bound...bound, seed: seed &+ 1) : nil
         try self.init(inChannels: inChannels, outChannels: outChannels, kernel: kernel, stride: stride,
-                      padding: padding, dilation: dilation, groups: groups, weight: weight, bias: biasTensor)
+                      padding: padding, dilation: dilation, groups: groups, weight: weight, bias: biasTensor,
+                      activation: activation)
     }
-
-    deinit { workspace.deallocate() }
 
     // MARK: Shapes
 
     /// `[N, H', W', Cout]` for an NHWC input shape; throws naming the problem for a bad one.
     public func outputShape(forInput shape: [Int]) throws -> [Int] {
-        try geometry.outputShape(forInput: shape)
+        if let prepared, prepared.input == shape { return prepared.output }
+        return try geometry.outputShape(forInput: shape)
     }
 
     /// The GEMMs a call on this input shape makes.
@@ -123,11 +146,11 @@ public final class Conv2D {
                            k: geometry.reductionPerGroup, count: groups)
     }
 
-    /// Floats of workspace a call on this input shape needs (0 for the 1x1 stride-1 path).
+    /// Floats of workspace a call on this input shape needs (0 for 1x1 stride 1 and depthwise).
     public func workspaceCount(forInput shape: [Int]) throws -> Int {
         let gemm = try loweredGEMM(forInput: shape)
         switch lowering {
-        case .pointwise: return 0
+        case .pointwise, .depthwise: return 0
         case .stridedPointwise, .im2col:
             let rowLength = gemm.k * groups
             return min(gemm.m, max(1, workspaceLimit / rowLength)) * rowLength
@@ -135,95 +158,98 @@ public final class Conv2D {
     }
 
     /// Bytes of workspace this instance holds now.
-    public var workspaceByteCount: Int { workspace.count * MemoryLayout<Float>.stride }
+    public var workspaceByteCount: Int { workspace.byteCount }
 
-    /// Sizes the workspace for `shape` ahead of time (optional: `forward` does it on demand)
-    /// and returns the output shape.
+    /// Sizes the workspace for `shape` (optional: `forward` does it on demand) and
+    /// returns the output shape.
     @discardableResult
     public func prepare(forInput shape: [Int]) throws -> [Int] {
-        let needed = try workspaceCount(forInput: shape)
-        if needed > workspace.count {
-            workspace.deallocate()
-            workspace = .allocate(capacity: needed)
-        }
-        return try outputShape(forInput: shape)
+        if let prepared, prepared.input == shape { return prepared.output }
+        let output = try geometry.outputShape(forInput: shape)
+        workspace.reserve(try workspaceCount(forInput: shape))
+        prepared = (shape, output)
+        return output
     }
 
     // MARK: Running
 
-    /// `y = conv(x)`, allocating the output.
-    public func callAsFunction(_ input: Tensor) throws -> Tensor {
-        var output = try Tensor(zeros: outputShape(forInput: input.shape))
-        try forward(input, into: &output)
-        return output
+    public func run(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, outputRowStride: Int) {
+        run(x, into: y, outputRowStride: outputRowStride, accumulate: false)
     }
 
-    /// Writes `conv(input)` into `output`, which must already have the output shape.
-    /// Allocates nothing once the workspace has been sized for this input shape.
-    public func forward(_ input: Tensor, into output: inout Tensor) throws {
-        let outShape = try prepare(forInput: input.shape)
-        guard output.shape == outShape else {
-            throw PointwiseError.shapeMismatch(what: "output shape", expected: describe(outShape),
-                                               actual: describe(output.shape))
-        }
-        input.scalars.withUnsafeBufferPointer { x in
-            output.scalars.withUnsafeMutableBufferPointer { y in
-                run(input: x.baseAddress!, inputShape: input.shape, outputShape: outShape,
-                    output: y.baseAddress!, outputRowStride: outChannels)
-            }
-        }
-    }
-
-    /// The kernel: writes output pixel m's Cout values at `output + m·outputRowStride`,
-    /// so a row stride larger than Cout writes into a channel slice of a wider tensor.
-    /// Shapes must have been validated by `prepare(forInput:)`.
-    func run(input x: UnsafePointer<Float>, inputShape: [Int], outputShape: [Int],
-             output y: UnsafeMutablePointer<Float>, outputRowStride ldy: Int) {
+    /// The kernel, on the prepared shape: writes output pixel m's Cout values at
+    /// `y + m·outputRowStride`. With `accumulate`, adds the convolution to what `y` holds
+    /// (GEMM beta = 1) before bias and activation: a residual add fused into this layer.
+    func run(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, outputRowStride ldy: Int, accumulate: Bool) {
+        let (inputShape, outputShape) = prepared!
         let (height, width) = (inputShape[1], inputShape[2])
         let (outputHeight, outputWidth) = (outputShape[1], outputShape[2])
         let m = outputShape[0] * outputHeight * outputWidth
         let kGroup = geometry.reductionPerGroup
         let nGroup = geometry.outChannelsPerGroup
+        let beta: Float = accumulate ? 1 : 0
         packedWeights.withUnsafeBufferPointer { packed in
             let w = packed.baseAddress!
-            /// One SGEMM per group: rows [m0, m0 + rows) of A (leading dimension lda) times group g's weights.
-            func multiply(_ a: UnsafePointer<Float>, lda: Int, groupStride: Int, firstRow m0: Int, rows: Int) {
-                for g in 0..<groups {
-                    GEMM.sgemm(m: rows, n: nGroup, k: kGroup,
-                               a: a + g * groupStride, lda: lda,
-                               b: w + g * kGroup * nGroup, ldb: nGroup,
-                               c: y + m0 * ldy + g * nGroup, ldc: ldy)
+            bias.withOptionalPointer { bias in
+                /// One SGEMM per group on rows [m0, m0 + rows) of A (leading dimension lda), then the epilogue.
+                func multiply(_ a: UnsafePointer<Float>, lda: Int, groupStride: Int, firstRow m0: Int, rows: Int) {
+                    for g in 0..<groups {
+                        GEMM.sgemm(m: rows, n: nGroup, k: kGroup, a: a + g * groupStride, lda: lda,
+                                   b: w + g * kGroup * nGroup, ldb: nGroup,
+                                   c: y + m0 * ldy + g * nGroup, ldc: ldy, beta: beta)
+                    }
+                    Epilogue.apply(bias: bias, activation: activation, to: y + m0 * ldy,
+                                   rows: rows, columns: outChannels, rowStride: ldy)
                 }
-            }
-            switch lowering {
-            case .pointwise:
-                multiply(x, lda: inChannels, groupStride: geometry.inChannelsPerGroup, firstRow: 0, rows: m)
-            case .stridedPointwise, .im2col:
-                let rowLength = kGroup * groups
-                let tileRows = workspace.count / rowLength
-                let scratch = workspace.baseAddress!
-                for m0 in Swift.stride(from: 0, to: m, by: tileRows) {
-                    let rows = m0..<min(m, m0 + tileRows)
-                    if lowering == .stridedPointwise {
-                        Im2col.gatherStrided(input: x, height: height, width: width, channels: inChannels,
-                                             stride: stride, outputHeight: outputHeight, outputWidth: outputWidth,
-                                             rows: rows, into: scratch)
-                        multiply(scratch, lda: inChannels, groupStride: geometry.inChannelsPerGroup,
-                                 firstRow: m0, rows: rows.count)
-                    } else {
-                        Im2col.lower(input: x, height: height, width: width, geometry: geometry,
-                                     outputHeight: outputHeight, outputWidth: outputWidth, rows: rows, into: scratch)
-                        multiply(scratch, lda: rowLength, groupStride: kGroup, firstRow: m0, rows: rows.count)
+                switch lowering {
+                case .pointwise:
+                    multiply(x, lda: inChannels, groupStride: geometry.inChannelsPerGroup, firstRow: 0, rows: m)
+                case .depthwise:
+                    DepthwiseKernel.run(input: x, batch: inputShape[0], height: height, width: width,
+                                        geometry: geometry, outputHeight: outputHeight, outputWidth: outputWidth,
+                                        weights: w, bias: bias, activation: activation,
+                                        output: y, outputRowStride: ldy, accumulate: accumulate)
+                case .stridedPointwise, .im2col:
+                    let rowLength = kGroup * groups
+                    let tileRows = workspace.storage.count / rowLength
+                    let scratch = workspace.pointer
+                    for m0 in Swift.stride(from: 0, to: m, by: tileRows) {
+                        let rows = m0..<min(m, m0 + tileRows)
+                        if lowering == .stridedPointwise {
+                            Im2col.gatherStrided(input: x, height: height, width: width, channels: inChannels,
+                                                 stride: stride, outputHeight: outputHeight, outputWidth: outputWidth,
+                                                 rows: rows, into: scratch)
+                            multiply(scratch, lda: inChannels, groupStride: geometry.inChannelsPerGroup,
+                                     firstRow: m0, rows: rows.count)
+                        } else {
+                            Im2col.lower(input: x, height: height, width: width, geometry: geometry,
+                                         outputHeight: outputHeight, outputWidth: outputWidth, rows: rows, into: scratch)
+                            multiply(scratch, lda: rowLength, groupStride: kGroup, firstRow: m0, rows: rows.count)
+                        }
                     }
                 }
             }
         }
-        if let bias {
-            bias.withUnsafeBufferPointer { b in
-                Epilogue.addBias(b.baseAddress!, to: y, rows: m, columns: outChannels, rowStride: ldy)
-            }
-        }
     }
+
+    public func summarize(inputShape: [Int], into rows: inout [LayerSummary]) throws {
+        let output = try outputShape(forInput: inputShape)
+        let gemm = try loweredGEMM(forInput: inputShape)
+        let macs = output.reduce(1, *) * geometry.reductionPerGroup
+        rows.append(LayerSummary(name: name, kind: .convolution(kernel: kernel, groups: groups, depthwise: lowering == .depthwise),
+                                 outputShape: output, parameters: parameterCount,
+                                 weights: geometry.weightShape.reduce(1, *), macs: macs,
+                                 gemm: lowering == .depthwise ? "depthwise"
+                                     : "\(gemm.m)×\(gemm.k)×\(gemm.n)" + (groups > 1 ? " ×\(groups)" : "")))
+    }
+
+    public func addMemoryUse(to use: inout MemoryUse) {
+        use.addWeights(packedWeights)
+        use.addWeights(bias)
+        use.addWorkspace(workspace)
+    }
+
+    // MARK: Packing
 
     /// OIHW weights → group-major (KH·KW·Cin_g)×Cout_g matrices (see `packedWeights`).
     private static func pack(_ weight: [Float], _ g: ConvolutionGeometry) -> [Float] {
@@ -244,5 +270,25 @@ public final class Conv2D {
             }
         }
         return packed
+    }
+
+    /// Depthwise OIHW weights [C, 1, KH, KW] → tap-major [KH·KW][C].
+    private static func packDepthwise(_ weight: [Float], _ g: ConvolutionGeometry) -> [Float] {
+        let taps = g.kernel.height * g.kernel.width
+        var packed = [Float](repeating: 0, count: weight.count)
+        for c in 0..<g.outChannels {
+            for t in 0..<taps { packed[t * g.outChannels + c] = weight[c * taps + t] }
+        }
+        return packed
+    }
+}
+
+extension Optional where Wrapped == [Float] {
+    /// Calls `body` with a pointer to the array's elements, or nil.
+    func withOptionalPointer<R>(_ body: (UnsafePointer<Float>?) -> R) -> R {
+        switch self {
+        case .some(let array): return array.withUnsafeBufferPointer { body($0.baseAddress) }
+        case .none: return body(nil)
+        }
     }
 }

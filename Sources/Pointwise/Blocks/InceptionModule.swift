@@ -1,0 +1,48 @@
+/// GoogLeNet's Inception module (v1), torchvision's layout and names.
+/// x: [N, H, W, Cin] -> [N, H, W, ch1x1 + ch3x3 + ch5x5 + poolProj]
+///
+///     branch1: 1x1                               ┐
+///     branch2: 1x1 reduce → 3x3                  │ each branch's last GEMM writes
+///     branch3: 1x1 reduce → 3x3 (or 5x5)         │ straight into its channel slice
+///     branch4: 3x3 max pool (stride 1) → 1x1     ┘ of the output: no concat copy
+///
+/// Every convolution is torchvision's `BasicConv2d`: conv (no bias) + BatchNorm (eps 0.001) + ReLU.
+public final class InceptionModule: Layer {
+    /// The kernel of branch 3. torchvision's GoogLeNet uses 3x3 there (a known deviation
+    /// from the paper, kept so its trained weights load); the paper uses 5x5.
+    public enum Branch3Kernel: Int, Sendable {
+        case torchvision3x3 = 3
+        case paper5x5 = 5
+    }
+
+    public let concat: ChannelConcat
+
+    public init(_ parameters: ParameterSource, prefix: String, inChannels: Int, ch1x1: Int, ch3x3Reduce: Int, ch3x3: Int,
+                ch5x5Reduce: Int, ch5x5: Int, poolProjection: Int, branch3Kernel: Branch3Kernel = .torchvision3x3) throws {
+        func basic(_ path: String, _ cin: Int, _ cout: Int, kernel: Int, padding: Int = 0) throws -> Conv2D {
+            try parameters.convBatchNorm(conv: "\(prefix).\(path).conv", bn: "\(prefix).\(path).bn", cin, cout,
+                                         kernel: Size2D(kernel), padding: Padding2D(padding), activation: .relu, eps: 0.001)
+        }
+        let k3 = branch3Kernel.rawValue
+        concat = ChannelConcat([
+            try basic("branch1", inChannels, ch1x1, kernel: 1),
+            Sequential([try basic("branch2.0", inChannels, ch3x3Reduce, kernel: 1),
+                        try basic("branch2.1", ch3x3Reduce, ch3x3, kernel: 3, padding: 1)]),
+            Sequential([try basic("branch3.0", inChannels, ch5x5Reduce, kernel: 1),
+                        try basic("branch3.1", ch5x5Reduce, ch5x5, kernel: k3, padding: k3 / 2)]),
+            Sequential([try Pool2D(.max, kernel: 3, stride: 1, padding: 1, ceilMode: true, name: "\(prefix).branch4.0"),
+                        try basic("branch4.1", inChannels, poolProjection, kernel: 1)]),
+        ])
+    }
+
+    public func outputShape(forInput shape: [Int]) throws -> [Int] { try concat.outputShape(forInput: shape) }
+    public func prepare(forInput shape: [Int]) throws -> [Int] { try concat.prepare(forInput: shape) }
+    public func run(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, outputRowStride: Int) {
+        concat.run(x, into: y, outputRowStride: outputRowStride)
+    }
+    public func summarize(inputShape: [Int], into rows: inout [LayerSummary]) throws {
+        try concat.summarize(inputShape: inputShape, into: &rows)
+    }
+    public func addMemoryUse(to use: inout MemoryUse) { concat.addMemoryUse(to: &use) }
+    public var sublayers: [Layer] { [concat] }
+}

@@ -1,0 +1,39 @@
+/// One primitive layer as `pointwise summary` prints it.
+public struct LayerSummary: Sendable, Equatable {
+    public enum Kind: Sendable, Equatable {
+        case convolution(kernel: Size2D, groups: Int, depthwise: Bool)
+        case pool(String)
+        case linear
+        case other(String)
+    }
+
+    /// PyTorch module path, e.g. `layer1.0.conv1`.
+    public var name: String
+    public var kind: Kind
+    public var outputShape: [Int]
+    /// Parameters as PyTorch counts them: weights and biases of convolutions and linear
+    /// layers, BatchNorm weight and bias (not its running statistics).
+    public var parameters: Int
+    /// Convolution and linear weights only (no biases, no BatchNorm): MobileNet's Table 2 count.
+    public var weights: Int
+    /// Multiply-accumulates for the whole input batch.
+    public var macs: Int
+    /// The GEMM(s) a convolution or linear layer lowers to, or "depthwise", or "".
+    public var gemm: String
+
+    /// A 1x1, ungrouped-or-grouped, non-depthwise convolution.
+    public var isPointwise: Bool {
+        if case let .convolution(kernel, _, depthwise) = kind { return kernel == 1 && !depthwise }
+        return false
+    }
+
+    public var kindDescription: String {
+        switch kind {
+        case let .convolution(kernel, groups, depthwise):
+            return depthwise ? "DWConv \(kernel)" : "Conv \(kernel)" + (groups > 1 ? " g\(groups)" : "")
+        case let .pool(name): return name
+        case .linear: return "Linear"
+        case let .other(name): return name
+        }
+    }
+}

@@ -34,7 +34,9 @@ let package = Package(
         .testTarget(
             name: "PointwiseTests",
             // PointwiseCLI: so the `pointwise` executable is built for the command-line tests.
-            dependencies: ["Pointwise", "PointwiseCLI"]
+            dependencies: ["Pointwise", "PointwiseCLI"],
+            // Small PyTorch-made fixtures (single blocks), see Scripts/torch_reference.py --fixture.
+            resources: [.copy("Fixtures")]
         ),
     ]
 )

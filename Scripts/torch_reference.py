@@ -1,9 +1,9 @@
 #!/usr/bin/python3
-"""PyTorch reference outputs for Pointwise's whole-network tests.
+"""PyTorch reference outputs for Pointwise's whole-network and block tests.
 
 Builds one of four ImageNet CNNs in eval mode with deterministic random weights,
-runs a seeded input through it and writes everything the Swift side needs to
-reproduce and check the result.
+runs a seeded input through it (or through one of its blocks, --fixture) and
+writes everything the Swift side needs to reproduce and check the result.
 
 Usage:
     Scripts/install-torch.sh          # once: Debian's python3-torch/-torchvision/-numpy
@@ -11,6 +11,7 @@ Usage:
         [--batch N] [--seed S] [--width-multiplier A]
     /usr/bin/python3 Scripts/torch_reference.py --network NAME --list-params
     /usr/bin/python3 Scripts/torch_reference.py --network NAME --count
+    /usr/bin/python3 Scripts/torch_reference.py --fixture FIXTURE --out DIR [--seed S]
 
 NAME is resnet50, googlenet, mobilenet_v1 or mobilenet_v2. --width-multiplier
 applies to the MobileNets only (default 1.0).
@@ -26,6 +27,22 @@ Files written to DIR:
     output.npy           float32 [batch, 1000], the logits under torch.no_grad()
     info.json            network, batch, seed, width multiplier, BN epsilon,
                          torch/torchvision versions, parameter count, max |output|
+
+--fixture writes a small test case for one block of a network into
+DIR/FIXTURE/ (all of them with --fixture all; Tests/PointwiseTests/Fixtures
+holds the committed ones). The network is built at width 1.0 with the weights
+described below, as --network does, and the block, in eval mode, runs on its own:
+    FIXTURE                  block                                    input
+    resnet50_layer1.0        layer1[0], Bottleneck 64->256, downsample [2, 64, 9, 9]
+    googlenet_inception3a    inception3a (BN eps 0.001)               [2, 192, 7, 7]
+    mobilenet_v1_features.2  features[2], depthwise stride 2, 64->128 [2, 64, 9, 9]
+    mobilenet_v2_features.2  features[2], t=6, stride 2, 16->24       [2, 16, 9, 9]
+    mobilenet_v2_features.3  features[3], t=6, stride 1, residual     [2, 24, 9, 9]
+The files are as above, except: weights.safetensors holds only the block's
+state_dict entries, under their full names in the network (layer1.0.conv1.weight),
+and its __metadata__ also names the fixture and module; input.npy and
+output.npy are the block's NCHW input and output; info.json gives fixture,
+network, module, input and output shapes, BN epsilon, seed, versions, max |output|.
 
 --list-params prints every state_dict entry as "name [shape]", one per line.
 --count prints the parameter count (sum of p.numel() over model.parameters())
@@ -66,6 +83,15 @@ from torch import nn
 
 NETWORKS = ("resnet50", "googlenet", "mobilenet_v1", "mobilenet_v2")
 IMAGE_SIZE = 224
+
+# --fixture NAME: (network, module name in it, input shape NCHW)
+FIXTURES = {
+    "resnet50_layer1.0": ("resnet50", "layer1.0", (2, 64, 9, 9)),
+    "googlenet_inception3a": ("googlenet", "inception3a", (2, 192, 7, 7)),
+    "mobilenet_v1_features.2": ("mobilenet_v1", "features.2", (2, 64, 9, 9)),
+    "mobilenet_v2_features.2": ("mobilenet_v2", "features.2", (2, 16, 9, 9)),
+    "mobilenet_v2_features.3": ("mobilenet_v2", "features.3", (2, 24, 9, 9)),
+}
 
 
 def make_divisible(value, divisor=8):
@@ -132,6 +158,15 @@ def build_model(name, width_multiplier):
     else:
         model = torchvision.models.mobilenet_v2(weights=None, width_mult=width_multiplier)
     return model.eval()
+
+
+def initialised_model(name, width_multiplier, seed):
+    """build_model with the weights described at the top of this file."""
+    torch.manual_seed(seed)
+    model = build_model(name, width_multiplier)
+    calibration_image = torch.rand(1, 3, IMAGE_SIZE, IMAGE_SIZE) * 2 - 1
+    randomise_weights(model, calibration_image)
+    return model
 
 
 def parameter_count(model):
@@ -271,34 +306,56 @@ def verify_safetensors(path, expected, expected_metadata):
 
 
 def check_output(output):
-    """Fails unless the logits are finite, O(1) and not all equal."""
+    """Fails unless the output is finite, O(1) and, for each item of the batch,
+    not all equal (logits over the classes, feature maps over channels and pixels)."""
     rms = float(np.sqrt(np.mean(np.square(output, dtype=np.float64))))
-    spread = float(output.std(axis=1).min())
+    spread = float(output.reshape(len(output), -1).std(axis=1).min())
     if not (np.isfinite(output).all() and 1e-2 < rms < 1e2 and spread > 1e-3):
-        raise RuntimeError(f"degenerate logits: rms {rms:.3g}, min spread over classes {spread:.3g}")
+        raise RuntimeError(f"degenerate output: rms {rms:.3g}, min spread within an item {spread:.3g}")
+
+
+def float32_state(model, prefix=""):
+    """The state_dict entries whose names start with prefix, as float32 arrays
+    under their full names, num_batches_tracked left out."""
+    return {name: value.detach().numpy().astype(np.float32)
+            for name, value in model.state_dict().items()
+            if name.startswith(prefix) and not name.endswith("num_batches_tracked")}
+
+
+def write_weights(out, tensors, metadata):
+    """Writes out/weights.safetensors and verifies it; returns the readers used."""
+    out.mkdir(parents=True, exist_ok=True)
+    write_safetensors(out / "weights.safetensors", tensors, metadata)
+    return verify_safetensors(out / "weights.safetensors", tensors, metadata)
+
+
+def run_seeded(model, input_shape, seed):
+    """Runs model on float32 input uniform in [-1, 1) from numpy.random.default_rng(seed);
+    returns (input, checked output)."""
+    inputs = np.random.default_rng(seed).uniform(-1, 1, input_shape).astype(np.float32)
+    with torch.no_grad():
+        output = model(torch.from_numpy(inputs)).numpy().astype(np.float32)
+    check_output(output)
+    return inputs, output
+
+
+def write_results(out, inputs, output, info):
+    """Writes input.npy, output.npy and info.json (info plus max |output|); returns the latter."""
+    np.save(out / "input.npy", inputs)
+    np.save(out / "output.npy", output)
+    info = {**info, "max_abs_output": float(np.abs(output).max())}
+    (out / "info.json").write_text(json.dumps(info, indent=2) + "\n")
+    return info
 
 
 def write_reference(model, args, eps, started):
     out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-
-    tensors = {name: value.detach().numpy().astype(np.float32)
-               for name, value in model.state_dict().items()
-               if not name.endswith("num_batches_tracked")}
+    tensors = float32_state(model)
     metadata = {"format": "pt", "network": args.network, "seed": str(args.seed),
                 "width_multiplier": str(args.width_multiplier), "bn_eps": repr(eps)}
-    write_safetensors(out / "weights.safetensors", tensors, metadata)
-    readers = verify_safetensors(out / "weights.safetensors", tensors, metadata)
-
-    image_shape = (args.batch, 3, IMAGE_SIZE, IMAGE_SIZE)
-    inputs = np.random.default_rng(args.seed).uniform(-1, 1, image_shape).astype(np.float32)
-    with torch.no_grad():
-        output = model(torch.from_numpy(inputs)).numpy().astype(np.float32)
-    check_output(output)
-    np.save(out / "input.npy", inputs)
-    np.save(out / "output.npy", output)
-
-    info = {
+    readers = write_weights(out, tensors, metadata)
+    inputs, output = run_seeded(model, (args.batch, 3, IMAGE_SIZE, IMAGE_SIZE), args.seed)
+    info = write_results(out, inputs, output, {
         "network": args.network,
         "batch": args.batch,
         "seed": args.seed,
@@ -307,31 +364,72 @@ def write_reference(model, args, eps, started):
         "torch_version": torch.__version__,
         "torchvision_version": torchvision.__version__,
         "parameter_count": parameter_count(model),
-        "max_abs_output": float(np.abs(output).max()),
-    }
-    (out / "info.json").write_text(json.dumps(info, indent=2) + "\n")
+    })
     print(f"{args.network}: wrote {out}/{{weights.safetensors,input.npy,output.npy,info.json}} "
           f"({len(tensors)} tensors, {info['parameter_count']} parameters, "
           f"verified with {' and '.join(readers)}); output {list(output.shape)}, "
           f"max |output| {info['max_abs_output']:.6g}; {time.perf_counter() - started:.2f} s")
 
 
+def write_fixture(fixture, model, args, started):
+    """Writes the block FIXTURES[fixture] of model (the initialised network) to
+    args.out/fixture/."""
+    network, module_name, input_shape = FIXTURES[fixture]
+    block = model.get_submodule(module_name).eval()
+    eps = batchnorm_eps(block)
+    out = Path(args.out) / fixture
+    tensors = float32_state(model, prefix=module_name + ".")
+    metadata = {"format": "pt", "network": network, "seed": str(args.seed),
+                "width_multiplier": "1.0", "bn_eps": repr(eps),
+                "fixture": fixture, "module": module_name}
+    readers = write_weights(out, tensors, metadata)
+    inputs, output = run_seeded(block, input_shape, args.seed)
+    info = write_results(out, inputs, output, {
+        "fixture": fixture,
+        "network": network,
+        "module": module_name,
+        "input_shape": list(inputs.shape),
+        "output_shape": list(output.shape),
+        "bn_eps": eps,
+        "seed": args.seed,
+        "torch_version": torch.__version__,
+        "torchvision_version": torchvision.__version__,
+    })
+    print(f"{fixture}: wrote {out}/{{weights.safetensors,input.npy,output.npy,info.json}} "
+          f"({len(tensors)} tensors, verified with {' and '.join(readers)}); "
+          f"{list(inputs.shape)} -> {list(output.shape)}, "
+          f"max |output| {info['max_abs_output']:.6g}; {time.perf_counter() - started:.2f} s")
+
+
 def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--network", required=True, choices=NETWORKS)
+    subject = parser.add_mutually_exclusive_group(required=True)
+    subject.add_argument("--network", choices=NETWORKS)
+    subject.add_argument("--fixture", choices=("all",) + tuple(FIXTURES),
+                         help="write one block's test fixture (or all) to DIR/FIXTURE/")
     action = parser.add_mutually_exclusive_group(required=True)
     action.add_argument("--out", metavar="DIR", help="write the reference files to DIR")
     action.add_argument("--list-params", action="store_true",
                         help="print each state_dict name and shape")
     action.add_argument("--count", action="store_true",
                         help="print parameter and multiply-accumulate counts")
-    parser.add_argument("--batch", type=int, default=1, metavar="N",
+    parser.add_argument("--batch", type=int, metavar="N",
                         help="images in input.npy and output.npy (default 1)")
     parser.add_argument("--seed", type=int, default=0, metavar="S",
                         help="seed for the weights and the input (default 0)")
-    parser.add_argument("--width-multiplier", type=float, default=1.0, metavar="A",
+    parser.add_argument("--width-multiplier", type=float, metavar="A",
                         help="channel multiplier, MobileNets only (default 1.0)")
+    parser.add_argument("--transform-input", action="store_true",
+                        help="GoogLeNet only: torchvision's transform_input=True, as with its ImageNet weights")
     args = parser.parse_args()
+    if args.transform_input and args.network != "googlenet":
+        parser.error("--transform-input is only for googlenet")
+    if args.fixture:
+        if not args.out or args.batch is not None or args.width_multiplier is not None:
+            parser.error("--fixture takes --out and --seed only")
+        return args
+    args.batch = 1 if args.batch is None else args.batch
+    args.width_multiplier = 1.0 if args.width_multiplier is None else args.width_multiplier
     if args.batch < 1:
         parser.error("--batch must be at least 1")
     if args.width_multiplier <= 0 or (args.width_multiplier != 1.0
@@ -343,13 +441,20 @@ def parse_args():
 def main():
     started = time.perf_counter()
     args = parse_args()
-    torch.manual_seed(args.seed)
-    model = build_model(args.network, args.width_multiplier)
 
-    if args.list_params:
-        for name, value in model.state_dict().items():
+    if args.fixture:
+        fixtures = list(FIXTURES) if args.fixture == "all" else [args.fixture]
+        models = {}  # each network built once, however many of its blocks are written
+        for fixture in fixtures:
+            network = FIXTURES[fixture][0]
+            if network not in models:
+                models[network] = initialised_model(network, 1.0, args.seed)
+            write_fixture(fixture, models[network], args, started)
+    elif args.list_params:
+        for name, value in build_model(args.network, args.width_multiplier).state_dict().items():
             print(name, list(value.shape))
     elif args.count:
+        model = build_model(args.network, args.width_multiplier)
         macs, macs_1x1, weights, weights_1x1 = count_macs(model)
         print(f"network              {args.network} (width multiplier {args.width_multiplier})")
         print(f"parameters           {parameter_count(model)}")
@@ -358,8 +463,8 @@ def main():
         print(f"conv/linear weights  {weights}")
         print(f"  in 1x1 convs       {weights_1x1} ({100 * weights_1x1 / weights:.2f}%)")
     else:
-        calibration_image = torch.rand(1, 3, IMAGE_SIZE, IMAGE_SIZE) * 2 - 1
-        randomise_weights(model, calibration_image)
+        model = initialised_model(args.network, args.width_multiplier, args.seed)
+        model.transform_input = args.transform_input  # googlenet only (checked in parse_args)
         write_reference(model, args, batchnorm_eps(model), started)
 
 

@@ -9,6 +9,11 @@ public enum PointwiseError: Error, Equatable, CustomStringConvertible {
     case invalidArgument(name: String, value: String, requirement: String)
     /// The BLAS library refused a request (for example a thread count).
     case blas(String)
+    /// A file that cannot be read as what it claims to be.
+    case file(path: String, problem: String)
+    /// A weights file that does not fit the network: every missing, unexpected and
+    /// mis-shaped tensor, by name.
+    case weightsMismatch(path: String, network: String, problems: [String])
 
     public var description: String {
         switch self {
@@ -18,6 +23,11 @@ public enum PointwiseError: Error, Equatable, CustomStringConvertible {
             return "\(name) must be \(requirement), got \(value)"
         case let .blas(message):
             return "BLAS: \(message)"
+        case let .file(path, problem):
+            return "\(path): \(problem)"
+        case let .weightsMismatch(path, network, problems):
+            return "\(path) does not fit \(network) (\(problems.count) problem\(problems.count == 1 ? "" : "s")):\n"
+                + problems.map { "  " + $0 }.joined(separator: "\n")
         }
     }
 }

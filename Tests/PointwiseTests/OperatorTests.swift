@@ -15,7 +15,7 @@ struct OperatorTests {
         let bn = try parameters.batchNorm("bn", channels: 8, eps: 1e-3)
         let folded = try Conv2D(inChannels: 5, outChannels: 8, kernel: 3, stride: 2, padding: 1,
                                 weight: weight, bias: bias, batchNorm: bn, activation: activation)
-        let unfolded = try BatchNorm2D(bn)(Conv2D(inChannels: 5, outChannels: 8, kernel: 3, stride: 2, padding: 1,
+        let unfolded = try ChannelAffine(batchNorm: bn)(Conv2D(inChannels: 5, outChannels: 8, kernel: 3, stride: 2, padding: 1,
                                                   weight: weight, bias: bias)(x))
         let expected = ReferenceComposer(parameters: parameters).apply(activation, Reference.batchNorm(
             try Reference.conv2D(x, weight: weight, bias: bias, stride: 2, padding: 1), bn))

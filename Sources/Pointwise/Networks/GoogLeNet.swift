@@ -2,7 +2,8 @@ extension Network {
     /// torchvision's `googlenet(aux_logits=False, transform_input=False)`.
     /// [N, 224, 224, 3] -> [N, 1000]. Parameter names as torchvision's state_dict
     /// (`conv1.conv.weight`, `inception3a.branch2.1.bn.running_var`, `fc.bias`, ...).
-    static func googLeNet(_ p: ParameterSource, branch3Kernel: InceptionModule.Branch3Kernel = .torchvision3x3) throws -> Network {
+    static func googLeNet(_ p: ParameterSource, branch3Kernel: InceptionModule.Branch3Kernel = .torchvision3x3,
+                          transformInput: Bool = false) throws -> Network {
         func basic(_ name: String, _ cin: Int, _ cout: Int, kernel: Int, stride: Int = 1, padding: Int = 0) throws -> Conv2D {
             try p.convBatchNorm(conv: "\(name).conv", bn: "\(name).bn", cin, cout, kernel: Size2D(kernel),
                                 stride: Size2D(stride), padding: Padding2D(padding), activation: .relu, eps: 0.001)
@@ -14,7 +15,12 @@ extension Network {
         func maxPool(_ name: String, kernel: Int = 3) throws -> Pool2D {
             try Pool2D(.max, kernel: Size2D(kernel), stride: 2, ceilMode: true, name: name)
         }
-        let layers: [Layer] = [
+        // torchvision's transform_input: x_c · (std_c / 0.5) + (mean_c − 0.5) / 0.5, ImageNet mean and std.
+        let inputTransform: [Layer] = transformInput
+            ? [ChannelAffine(scale: [0.229 / 0.5, 0.224 / 0.5, 0.225 / 0.5],
+                             shift: [(0.485 - 0.5) / 0.5, (0.456 - 0.5) / 0.5, (0.406 - 0.5) / 0.5], name: "transform_input")]
+            : []
+        let layers: [Layer] = inputTransform + [
             try basic("conv1", 3, 64, kernel: 7, stride: 2, padding: 3),
             try maxPool("maxpool1"),
             try basic("conv2", 64, 64, kernel: 1),

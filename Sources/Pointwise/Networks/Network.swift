@@ -39,10 +39,16 @@ public final class Network: Layer {
     }
 
     /// Builds `architecture` with parameters from `parameters` (1000 classes, width 1.0).
-    public static func build(_ architecture: Architecture, parameters: ParameterSource) throws -> Network {
+    /// `transformInput` is GoogLeNet's `transform_input` (see `load`); other networks reject it.
+    public static func build(_ architecture: Architecture, parameters: ParameterSource,
+                             transformInput: Bool = false) throws -> Network {
+        guard !transformInput || architecture == .googlenet else {
+            throw PointwiseError.invalidArgument(name: "transformInput for \(architecture.displayName)", value: "true",
+                                                 requirement: "false (only GoogLeNet has transform_input)")
+        }
         switch architecture {
         case .resnet50: return try resNet50(parameters)
-        case .googlenet: return try googLeNet(parameters)
+        case .googlenet: return try googLeNet(parameters, transformInput: transformInput)
         case .mobilenetV1: return try mobileNetV1(parameters)
         case .mobilenetV2: return try mobileNetV2(parameters)
         }

@@ -58,36 +58,51 @@ public struct BatchNormParameters: Sendable {
     }
 }
 
-/// Standalone BatchNorm (eval mode) on NHWC activations, for tests and for models
-/// where it does not follow a convolution. x: [N, H, W, C] -> [N, H, W, C].
-public final class BatchNorm2D: Layer {
-    public let parameters: BatchNormParameters
-    private let scale: [Float]
-    private let shift: [Float]
-    private var prepared: (input: [Int], count: Int)?
+/// A fixed per-channel affine map y = x·scale + shift on NHWC activations: an eval-mode
+/// BatchNorm (`init(batchNorm:)`) or an input normalisation. x: [N, H, W, C] -> [N, H, W, C].
+public final class ChannelAffine: Layer {
+    public let scale: [Float]
+    public let shift: [Float]
+    public var name: String
+    /// Parameters PyTorch would count for it (BatchNorm weight and bias; 0 for constants).
+    let parameterCount: Int
+    let kind: String
+    private var prepared: (input: [Int], pixels: Int)?
 
-    public init(_ parameters: BatchNormParameters) {
-        self.parameters = parameters
+    public init(scale: [Float], shift: [Float], name: String = "") {
+        precondition(scale.count == shift.count, "scale and shift need one value per channel")
+        self.scale = scale
+        self.shift = shift
+        self.name = name
+        self.parameterCount = 0
+        self.kind = "ChannelAffine"
+    }
+
+    /// Standalone BatchNorm in eval mode, for tests and for models where it does not follow a convolution.
+    public init(batchNorm parameters: BatchNormParameters, name: String = "") {
         let (scale, shift) = parameters.scaleAndShift
         self.scale = scale.map(Float.init)
         self.shift = shift.map(Float.init)
+        self.name = name
+        self.parameterCount = 2 * parameters.channels
+        self.kind = "BatchNorm"
     }
 
     public func outputShape(forInput shape: [Int]) throws -> [Int] {
-        _ = try nhwc(shape, channels: parameters.channels, for: "BatchNorm2D")
+        _ = try nhwc(shape, channels: scale.count, for: kind)
         return shape
     }
 
     public func prepare(forInput shape: [Int]) throws -> [Int] {
-        if prepared?.input != shape { prepared = (try outputShape(forInput: shape), shape.reduce(1, *) / parameters.channels) }
+        if prepared?.input != shape { prepared = (try outputShape(forInput: shape), shape.reduce(1, *) / scale.count) }
         return shape
     }
 
     public func run(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, outputRowStride: Int) {
-        let channels = parameters.channels
+        let channels = scale.count
         scale.withUnsafeBufferPointer { scale in
             shift.withUnsafeBufferPointer { shift in
-                for m in 0..<prepared!.count {
+                for m in 0..<prepared!.pixels {
                     for c in 0..<channels { y[m * outputRowStride + c] = x[m * channels + c] * scale[c] + shift[c] }
                 }
             }
@@ -95,7 +110,7 @@ public final class BatchNorm2D: Layer {
     }
 
     public func summarize(inputShape: [Int], into rows: inout [LayerSummary]) throws {
-        rows.append(LayerSummary(name: "", kind: .other("BatchNorm"), outputShape: try outputShape(forInput: inputShape),
-                                 parameters: 2 * parameters.channels, weights: 0, macs: 0, gemm: ""))
+        rows.append(LayerSummary(name: name, kind: .other(kind), outputShape: try outputShape(forInput: inputShape),
+                                 parameters: parameterCount, weights: 0, macs: 0, gemm: ""))
     }
 }

@@ -1,0 +1,55 @@
+import ArgumentParser
+import Pointwise
+
+/// `pointwise run <network> --weights W.safetensors --input x.npy --output y.npy`
+struct Run: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run a network with trained weights on an NCHW .npy input and write its logits as .npy.",
+        discussion: """
+        The weights are a PyTorch state_dict saved as safetensors, with torchvision's parameter names \
+        (see Scripts/export_torchvision.py). The input is float32 [N, 3, H, W] (NCHW, as PyTorch \
+        writes it); the batch is its first dimension. The output is float32 [N, 1000].
+        """)
+
+    @Argument(help: "One of: \(Network.Architecture.allCases.map(\.rawValue).joined(separator: ", ")).")
+    var network: Network.Architecture
+
+    @Option(help: "Weights: a safetensors file of the network's state_dict.")
+    var weights: String
+
+    @Option(help: "Input: a float32 .npy of shape [N, 3, H, W].")
+    var input: String
+
+    @Option(help: "Where to write the float32 .npy of logits, shape [N, 1000].")
+    var output: String
+
+    @Flag(help: "GoogLeNet only: torchvision's transform_input (on when its ImageNet weights are used).")
+    var transformInput = false
+
+    @Option(help: "BLAS threads (default: OpenBLAS's own choice).")
+    var threads: Int?
+
+    func validate() throws {
+        if let threads, threads < 1 { throw ValidationError("--threads must be ≥ 1, got \(threads)") }
+    }
+
+    func run() throws {
+        if let threads { try BLASRuntime.shared.setThreadCount(threads) }
+        let model = try Network.load(network, weights: weights, transformInput: transformInput)
+        let x = try Tensor(nchw: NumpyFile.read(input))
+        let start = Timings.now()
+        let y = try model(x)
+        let elapsed = Timings.now() - start
+        try NumpyFile.write(y, to: output)
+        print("\(model.name): \(input) \(describe(x.shape, layout: "NHWC")) -> \(output) [\(y.shape[0]), \(y.shape[1])] in \(formatSeconds(elapsed))")
+        for image in 0..<min(y.shape[0], 4) {
+            let logits = y.scalars[(image * y.shape[1])..<((image + 1) * y.shape[1])]
+            let top = logits.indices.sorted { logits[$0] > logits[$1] }.prefix(5).map { "\($0 - image * y.shape[1]) (\(fixed(Double(logits[$0]), 3)))" }
+            print("  image \(image): top-5 classes \(top.joined(separator: ", "))")
+        }
+    }
+}
+
+func describe(_ shape: [Int], layout: String) -> String {
+    "[" + shape.map(String.init).joined(separator: ", ") + "] (\(layout))"
+}

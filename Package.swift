@@ -9,6 +9,8 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        // Counts heap allocations (LD_PRELOAD on Linux) for `pointwise allocations`.
+        .package(url: "https://github.com/ordo-one/malloc-interposer", from: "1.6.1"),
     ],
     targets: [
         // Debian: libopenblas-dev + liblapacke-dev (Debian's OpenBLAS is built without LAPACKE).
@@ -29,6 +31,7 @@ let package = Package(
             dependencies: [
                 "Pointwise",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "MallocInterposerSwift", package: "malloc-interposer"),
             ]
         ),
         .testTarget(

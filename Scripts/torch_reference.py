@@ -8,7 +8,7 @@ writes everything the Swift side needs to reproduce and check the result.
 Usage:
     Scripts/install-torch.sh          # once: Debian's python3-torch/-torchvision/-numpy
     /usr/bin/python3 Scripts/torch_reference.py --network NAME --out DIR
-        [--batch N] [--seed S] [--width-multiplier A]
+        [--batch N] [--seed S] [--width-multiplier A] [--onnx]
     /usr/bin/python3 Scripts/torch_reference.py --network NAME --list-params
     /usr/bin/python3 Scripts/torch_reference.py --network NAME --count
     /usr/bin/python3 Scripts/torch_reference.py --fixture FIXTURE --out DIR [--seed S]
@@ -27,6 +27,11 @@ Files written to DIR:
     output.npy           float32 [batch, 1000], the logits under torch.no_grad()
     info.json            network, batch, seed, width multiplier, BN epsilon,
                          torch/torchvision versions, parameter count, max |output|
+                         (and, with --onnx, the ONNX file, opset and export time)
+    model.onnx           with --onnx only: the same model (same weights, eval mode)
+                         exported with torch.onnx.export, opset 13, static shape
+                         [batch, 3, 224, 224], input "input", output "output"
+                         (Scripts/onnxruntime_compare.py runs it in ONNX Runtime)
 
 --fixture writes a small test case for one block of a network into
 DIR/FIXTURE/ (all of them with --fixture all; Tests/PointwiseTests/Fixtures
@@ -348,6 +353,21 @@ def write_results(out, inputs, output, info):
     return info
 
 
+ONNX_OPSET = 13
+
+
+def export_onnx(model, path, batch):
+    """Exports model (eval mode) to ONNX at path: opset ONNX_OPSET, static input
+    shape [batch, 3, 224, 224] named "input", output named "output", constants
+    folded. Needs no onnx package: torch 1.13 serialises the graph itself."""
+    dummy = torch.zeros(batch, 3, IMAGE_SIZE, IMAGE_SIZE)
+    with torch.no_grad():
+        torch.onnx.export(model, dummy, str(path), opset_version=ONNX_OPSET,
+                          input_names=["input"], output_names=["output"],
+                          do_constant_folding=True, export_params=True)
+    return {"onnx_file": Path(path).name, "onnx_opset": ONNX_OPSET}
+
+
 def write_reference(model, args, eps, started):
     out = Path(args.out)
     tensors = float32_state(model)
@@ -355,6 +375,11 @@ def write_reference(model, args, eps, started):
                 "width_multiplier": str(args.width_multiplier), "bn_eps": repr(eps)}
     readers = write_weights(out, tensors, metadata)
     inputs, output = run_seeded(model, (args.batch, 3, IMAGE_SIZE, IMAGE_SIZE), args.seed)
+    onnx_info = {}
+    if args.onnx:
+        exported = time.perf_counter()
+        onnx_info = export_onnx(model, out / "model.onnx", args.batch)
+        onnx_info["onnx_export_s"] = round(time.perf_counter() - exported, 3)
     info = write_results(out, inputs, output, {
         "network": args.network,
         "batch": args.batch,
@@ -364,8 +389,10 @@ def write_reference(model, args, eps, started):
         "torch_version": torch.__version__,
         "torchvision_version": torchvision.__version__,
         "parameter_count": parameter_count(model),
+        **onnx_info,
     })
-    print(f"{args.network}: wrote {out}/{{weights.safetensors,input.npy,output.npy,info.json}} "
+    files = "weights.safetensors,input.npy,output.npy,info.json" + (",model.onnx" if args.onnx else "")
+    print(f"{args.network}: wrote {out}/{{{files}}} "
           f"({len(tensors)} tensors, {info['parameter_count']} parameters, "
           f"verified with {' and '.join(readers)}); output {list(output.shape)}, "
           f"max |output| {info['max_abs_output']:.6g}; {time.perf_counter() - started:.2f} s")
@@ -421,13 +448,17 @@ def parse_args():
                         help="channel multiplier, MobileNets only (default 1.0)")
     parser.add_argument("--transform-input", action="store_true",
                         help="GoogLeNet only: torchvision's transform_input=True, as with its ImageNet weights")
+    parser.add_argument("--onnx", action="store_true",
+                        help=f"also export the model to DIR/model.onnx (opset {ONNX_OPSET}, static shape)")
     args = parser.parse_args()
     if args.transform_input and args.network != "googlenet":
         parser.error("--transform-input is only for googlenet")
     if args.fixture:
-        if not args.out or args.batch is not None or args.width_multiplier is not None:
+        if not args.out or args.batch is not None or args.width_multiplier is not None or args.onnx:
             parser.error("--fixture takes --out and --seed only")
         return args
+    if args.onnx and not args.out:
+        parser.error("--onnx needs --out")
     args.batch = 1 if args.batch is None else args.batch
     args.width_multiplier = 1.0 if args.width_multiplier is None else args.width_multiplier
     if args.batch < 1:

@@ -29,8 +29,12 @@ struct Run: ParsableCommand {
     @Option(help: "BLAS threads (default: OpenBLAS's own choice).")
     var threads: Int?
 
+    @Option(help: "Also time this many forward passes (after 2 warm-up passes) and print a 'timing:' line.")
+    var repetitions: Int?
+
     func validate() throws {
         if let threads, threads < 1 { throw ValidationError("--threads must be ≥ 1, got \(threads)") }
+        if let repetitions, repetitions < 1 { throw ValidationError("--repetitions must be ≥ 1, got \(repetitions)") }
     }
 
     func run() throws {
@@ -41,6 +45,12 @@ struct Run: ParsableCommand {
         let y = try model(x)
         let elapsed = Timings.now() - start
         try NumpyFile.write(y, to: output)
+        if let repetitions {
+            var again = y
+            let timings = try Timings.measure(warmup: 2, repetitions: repetitions) { try model.forward(x, into: &again) }
+            print("timing: median_ms=\(fixed(timings.median * 1e3, 3)) min_ms=\(fixed(timings.minimum * 1e3, 3)) "
+                  + "reps=\(repetitions) threads=\(BLASRuntime.shared.threadCount)")
+        }
         print("\(model.name): \(input) \(describe(x.shape, layout: "NHWC")) -> \(output) [\(y.shape[0]), \(y.shape[1])] in \(formatSeconds(elapsed))")
         for image in 0..<min(y.shape[0], 4) {
             let logits = y.scalars[(image * y.shape[1])..<((image + 1) * y.shape[1])]

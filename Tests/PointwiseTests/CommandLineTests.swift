@@ -81,6 +81,32 @@ struct CommandLineTests {
         #expect(error <= 1e-4)
     }
 
+    /// Debug builds box values and keep closure contexts on the heap that the optimiser removes.
+    static let isReleaseBuild: Bool = {
+        #if DEBUG
+        return false
+        #else
+        return true
+        #endif
+    }()
+
+    @Test("a steady-state forward pass allocates nothing (1 BLAS thread; counted by the malloc interposer)",
+          .enabled(if: isReleaseBuild, "allocation-freedom is a property of the optimised build: run Scripts/test.sh (release)"),
+          arguments: ["resnet50", "googlenet", "mobilenet_v1", "mobilenet_v2"])
+    func allocationFree(network: String) throws {
+        let output = try runPointwise(["allocations", network, "--threads", "1", "--passes", "2"])
+        #expect(output.contains("allocations: network=\(network) batch=1 passes=2 threads=1 mallocs=0 bytes=0"), "\(output)")
+    }
+
+    @Test("the allocation counter does count (OpenBLAS's threaded GEMM driver mallocs per call)")
+    func allocationCounterWorks() throws {
+        // A zero above means something only if the counter sees allocations: OpenBLAS 0.3.21's
+        // multithreaded level-3 driver mallocs its job array on every call.
+        let output = try runPointwise(["allocations", "mobilenet_v1", "--threads", "2", "--passes", "1"])
+        let mallocs = output.split(separator: " ").first { $0.hasPrefix("mallocs=") }.flatMap { Int($0.dropFirst(8)) }
+        #expect((mallocs ?? 0) > 0, "\(output)")
+    }
+
     @Test("bad options are refused with the value named")
     func badOptions() throws {
         let output = try runPointwise(["demo", "--repetitions", "0"])

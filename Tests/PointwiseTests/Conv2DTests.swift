@@ -71,6 +71,15 @@ struct Conv2DTests {
         #expect(try Reference.normalizedError(y, expected) <= float32Tolerance)
     }
 
+    @Test("the naive kernel path (benchmark baseline) unpacks the folded weights exactly", arguments: convolutionCases)
+    func naivePath(_ c: ConvCase) throws {
+        let (conv, x, weight, bias) = try c.make(seed: 12)
+        conv.kernelPath = .naive
+        let (y, calls) = try GEMMTrace.record { try conv(x) }
+        #expect(calls.isEmpty)
+        #expect(try Reference.normalizedError(y, c.reference(x, weight, bias)) <= 1e-6)
+    }
+
     @Test("1x1 stride 1: exactly one SGEMM on the input and output buffers themselves, zero scratch")
     func pointwiseIsOneGEMMWithoutCopy() throws {
         let (conv, x, _, _) = try ConvCase(name: "seed", input: [1, 28, 28, 256], outChannels: 16, bias: false).make(seed: 3)

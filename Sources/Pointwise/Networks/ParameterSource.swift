@@ -54,7 +54,7 @@ public final class RandomParameters: ParameterSource {
 
 extension ParameterSource {
     /// The four tensors of `BatchNorm2d` at `prefix` (weight, bias, running_mean, running_var).
-    func batchNorm(_ prefix: String, channels: Int, eps: Float) throws -> BatchNormParameters {
+    public func batchNorm(_ prefix: String, channels: Int, eps: Float) throws -> BatchNormParameters {
         try BatchNormParameters(
             weight: tensor("\(prefix).weight", shape: [channels], role: .batchNormWeight).scalars,
             bias: tensor("\(prefix).bias", shape: [channels], role: .batchNormBias).scalars,
@@ -65,7 +65,7 @@ extension ParameterSource {
 
     /// Convolution (no bias) + BatchNorm folded in + activation: the unit every network here is built of.
     /// `conv` and `bn` are the PyTorch module paths of the two layers.
-    func convBatchNorm(conv: String, bn: String, _ inChannels: Int, _ outChannels: Int, kernel: Size2D,
+    public func convBatchNorm(conv: String, bn: String, _ inChannels: Int, _ outChannels: Int, kernel: Size2D,
                        stride: Size2D = 1, padding: Padding2D = 0, groups: Int = 1,
                        activation: Activation, eps: Float = 1e-5) throws -> Conv2D {
         let weightShape = [outChannels, inChannels / groups, kernel.height, kernel.width]
@@ -77,7 +77,7 @@ extension ParameterSource {
     }
 
     /// `Linear(in, out)` with bias at `prefix`.
-    func linear(_ prefix: String, _ inFeatures: Int, _ outFeatures: Int) throws -> Linear {
+    public func linear(_ prefix: String, _ inFeatures: Int, _ outFeatures: Int) throws -> Linear {
         try Linear(inFeatures: inFeatures, outFeatures: outFeatures,
                    weight: tensor("\(prefix).weight", shape: [outFeatures, inFeatures], role: .weight(fanIn: inFeatures)),
                    bias: tensor("\(prefix).bias", shape: [outFeatures], role: .bias(fanIn: inFeatures)), name: prefix)

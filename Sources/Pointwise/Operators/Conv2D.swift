@@ -63,6 +63,14 @@ public final class Conv2D: Layer {
     /// Parameters as PyTorch counts them before folding (conv weight, bias, BatchNorm weight and bias).
     public let parameterCount: Int
 
+    /// The GEMM lowering (default), or the naive direct loop with Double accumulation
+    /// (`Reference.conv2DKernel` on the same folded weights), which benchmarks compare against.
+    public var kernelPath: KernelPath = .lowered {
+        didSet { if kernelPath == .naive && naiveWeights == nil { naiveWeights = unpackedWeights() } }
+    }
+    /// Folded weights back in OIHW, made on the first switch to `.naive`.
+    private var naiveWeights: [Float]?
+
     /// Scratch for im2col or the strided gather; a network shares one among all its convolutions.
     var workspace = FeatureBuffer()
     private var prepared: (input: [Int], output: [Int])?
@@ -188,6 +196,18 @@ public final class Conv2D: Layer {
         let kGroup = geometry.reductionPerGroup
         let nGroup = geometry.outChannelsPerGroup
         let beta: Float = accumulate ? 1 : 0
+        if kernelPath == .naive {
+            naiveWeights!.withUnsafeBufferPointer { w in
+                bias.withOptionalPointer { bias in
+                    Reference.conv2DKernel(input: x, batch: inputShape[0], height: height, width: width, inChannels: inChannels,
+                                           weight: w.baseAddress!, outChannels: outChannels, kernel: kernel, bias: bias,
+                                           stride: stride, padding: padding, dilation: dilation, groups: groups,
+                                           output: y, outputHeight: outputHeight, outputWidth: outputWidth,
+                                           outputRowStride: ldy, accumulate: accumulate, activation: activation)
+                }
+            }
+            return
+        }
         packedWeights.withUnsafeBufferPointer { packed in
             let w = packed.baseAddress!
             bias.withOptionalPointer { bias in
@@ -270,6 +290,27 @@ public final class Conv2D: Layer {
             }
         }
         return packed
+    }
+
+    /// The packed (folded) weights back in OIHW, the inverse of `pack` / `packDepthwise`.
+    private func unpackedWeights() -> [Float] {
+        let g = geometry
+        let (kh, kw, cinG, coutG) = (g.kernel.height, g.kernel.width, g.inChannelsPerGroup, g.outChannelsPerGroup)
+        var weight = [Float](repeating: 0, count: packedWeights.count)
+        for o in 0..<outChannels {
+            for ci in 0..<cinG {
+                for y in 0..<kh {
+                    for x in 0..<kw {
+                        let tap = y * kw + x
+                        let packedIndex = lowering == .depthwise
+                            ? tap * outChannels + o
+                            : (o / coutG) * g.reductionPerGroup * coutG + (tap * cinG + ci) * coutG + o % coutG
+                        weight[((o * cinG + ci) * kh + y) * kw + x] = packedWeights[packedIndex]
+                    }
+                }
+            }
+        }
+        return weight
     }
 
     /// Depthwise OIHW weights [C, 1, KH, KW] → tap-major [KH·KW][C].

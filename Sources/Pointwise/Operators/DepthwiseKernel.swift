@@ -32,10 +32,12 @@ enum DepthwiseKernel {
                             for q in 0..<kw {
                                 let iw = iw0 + q * g.dilation.width
                                 if iw < 0 || iw >= width { continue }
-                                sum.addProduct(load(row + iw * channels), load(weights + (p * kw + q) * channels + c))
+                                // Separate multiply and add: `addingProduct` would call fmaf per lane
+                                // on the baseline x86-64 target, which has no FMA instruction.
+                                sum += load(row + iw * channels) * load(weights + (p * kw + q) * channels + c)
                             }
                         }
-                        store(activate(sum, activation), out + c)
+                        store(sum, out + c)
                         c += Vector.scalarCount
                     }
                     while c < channels {
@@ -50,9 +52,10 @@ enum DepthwiseKernel {
                                 sum += x[((n * height + ih) * width + iw) * channels + c] * weights[(p * kw + q) * channels + c]
                             }
                         }
-                        out[c] = activation.apply(sum)
+                        out[c] = sum
                         c += 1
                     }
+                    Epilogue.apply(bias: nil, activation: activation, to: out, rows: 1, columns: channels, rowStride: channels)
                 }
             }
         }
@@ -65,17 +68,4 @@ enum DepthwiseKernel {
     @inline(__always) private static func store(_ v: Vector, _ p: UnsafeMutablePointer<Float>) {
         UnsafeMutableRawPointer(p).storeBytes(of: v, as: Vector.self)
     }
-
-    @inline(__always) private static func activate(_ v: Vector, _ activation: Activation) -> Vector {
-        switch activation {
-        case .identity: return v
-        case .relu: return pointwiseMax(v, Vector())
-        case .relu6: return pointwiseMin(pointwiseMax(v, Vector()), Vector(repeating: 6))
-        }
-    }
-}
-
-extension SIMD8 where Scalar == Float {
-    /// self += a·b
-    @inline(__always) mutating func addProduct(_ a: Self, _ b: Self) { self = self.addingProduct(a, b) }
 }

@@ -6,6 +6,8 @@ public final class Linear: Layer {
     public let outFeatures: Int
     public let activation: Activation
     public var name: String
+    /// `.naive`: a direct loop in Double instead of the SGEMM (benchmark baseline).
+    public var kernelPath: KernelPath = .lowered
     let weight: [Float]
     let bias: [Float]?
     private var prepared: (input: [Int], output: [Int])?
@@ -51,6 +53,16 @@ public final class Linear: Layer {
 
     public func run(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, outputRowStride ldy: Int) {
         let batch = prepared!.input[0]
+        if kernelPath == .naive {
+            for b in 0..<batch {
+                for o in 0..<outFeatures {
+                    var sum = Double(bias?[o] ?? 0)
+                    for i in 0..<inFeatures { sum += Double(x[b * inFeatures + i]) * Double(weight[o * inFeatures + i]) }
+                    y[b * ldy + o] = activation.apply(Float(sum))
+                }
+            }
+            return
+        }
         weight.withUnsafeBufferPointer { w in
             GEMM.sgemm(m: batch, n: outFeatures, k: inFeatures, a: x, lda: inFeatures,
                        b: w.baseAddress!, ldb: inFeatures, transposeB: true, c: y, ldc: ldy)

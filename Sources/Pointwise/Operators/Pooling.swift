@@ -89,7 +89,7 @@ public final class Pool2D: Layer {
                         for ih in rowStart..<rowEnd {
                             for iw in columnStart..<columnEnd {
                                 let pixel = x + ((n * h + ih) * w + iw) * c
-                                for ch in 0..<c { out[ch] = max(out[ch], pixel[ch]) }
+                                for ch in 0..<c { out[ch] = pixel[ch] > out[ch] ? pixel[ch] : out[ch] }  // vectorises, unlike max()
                             }
                         }
                     case .average(let countIncludePad):

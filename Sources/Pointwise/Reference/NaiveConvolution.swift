@@ -29,14 +29,41 @@ public enum Reference {
         guard oh >= 1, ow >= 1 else {
             throw PointwiseError.shapeMismatch(what: "output size", expected: "≥ 1x1", actual: "\(oh)x\(ow)")
         }
-        let coutPerGroup = cout / groups
         var y = try Tensor(zeros: [n, oh, ow, cout])
+        x.scalars.withUnsafeBufferPointer { xp in
+            weight.scalars.withUnsafeBufferPointer { wp in
+                y.scalars.withUnsafeMutableBufferPointer { yp in
+                    bias.map(\.scalars).withOptionalPointer { bp in
+                        conv2DKernel(input: xp.baseAddress!, batch: n, height: h, width: w, inChannels: cin,
+                                     weight: wp.baseAddress!, outChannels: cout, kernel: Size2D(kh, kw), bias: bp,
+                                     stride: stride, padding: padding, dilation: dilation, groups: groups,
+                                     output: yp.baseAddress!, outputHeight: oh, outputWidth: ow, outputRowStride: cout)
+                    }
+                }
+            }
+        }
+        return y
+    }
+
+    /// The naive loop on raw NHWC buffers: for every output element, the sum over every tap
+    /// of input × weight (OIHW, read as given), in Double. With `accumulate`, adds to what
+    /// `output` holds; the activation applies last. Output pixel rows are `outputRowStride` apart.
+    /// (Also what `Conv2D` runs in its `.naive` kernel path, for benchmarks.)
+    static func conv2DKernel(input x: UnsafePointer<Float>, batch n: Int, height h: Int, width w: Int, inChannels cin: Int,
+                             weight: UnsafePointer<Float>, outChannels cout: Int, kernel: Size2D, bias: UnsafePointer<Float>?,
+                             stride: Size2D, padding: Padding2D, dilation: Size2D, groups: Int,
+                             output y: UnsafeMutablePointer<Float>, outputHeight oh: Int, outputWidth ow: Int,
+                             outputRowStride ldy: Int, accumulate: Bool = false, activation: Activation = .identity) {
+        let (kh, kw) = (kernel.height, kernel.width)
+        let cinPerGroup = cin / groups
+        let coutPerGroup = cout / groups
         for b in 0..<n {
             for i in 0..<oh {
                 for j in 0..<ow {
+                    let out = y + ((b * oh + i) * ow + j) * ldy
                     for o in 0..<cout {
                         let group = o / coutPerGroup
-                        var sum = Double(bias?.scalars[o] ?? 0)
+                        var sum = Double(bias?[o] ?? 0) + (accumulate ? Double(out[o]) : 0)
                         for p in 0..<kh {
                             let row = i * stride.height - padding.top + p * dilation.height
                             if row < 0 || row >= h { continue }
@@ -44,18 +71,17 @@ public enum Reference {
                                 let column = j * stride.width - padding.left + q * dilation.width
                                 if column < 0 || column >= w { continue }
                                 for c in 0..<cinPerGroup {
-                                    let input = x.scalars[((b * h + row) * w + column) * cin + group * cinPerGroup + c]
-                                    let filter = weight.scalars[((o * cinPerGroup + c) * kh + p) * kw + q]
+                                    let input = x[((b * h + row) * w + column) * cin + group * cinPerGroup + c]
+                                    let filter = weight[((o * cinPerGroup + c) * kh + p) * kw + q]
                                     sum += Double(input) * Double(filter)
                                 }
                             }
                         }
-                        y.scalars[((b * oh + i) * ow + j) * cout + o] = Float(sum)
+                        out[o] = activation.apply(Float(sum))
                     }
                 }
             }
         }
-        return y
     }
 
     /// Normalised error max|a − b| / max|b|, the measure every test uses against a reference `b`.

@@ -16,4 +16,7 @@ char *openblas_get_corename(void);
 int openblas_get_num_threads(void);
 void openblas_set_num_threads(int num_threads);
 
+// `lapack_int` is a macro (int32_t, or int64_t in ILP64 builds), invisible to Swift: name it.
+typedef lapack_int pointwise_lapack_int;
+
 #endif

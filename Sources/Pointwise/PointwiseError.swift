@@ -9,6 +9,8 @@ public enum PointwiseError: Error, Equatable, CustomStringConvertible {
     case invalidArgument(name: String, value: String, requirement: String)
     /// The BLAS library refused a request (for example a thread count).
     case blas(String)
+    /// LAPACK reported an error.
+    case lapack(String)
     /// A file that cannot be read as what it claims to be.
     case file(path: String, problem: String)
     /// A weights file that does not fit the network: every missing, unexpected and
@@ -23,6 +25,8 @@ public enum PointwiseError: Error, Equatable, CustomStringConvertible {
             return "\(name) must be \(requirement), got \(value)"
         case let .blas(message):
             return "BLAS: \(message)"
+        case let .lapack(message):
+            return "LAPACK: \(message)"
         case let .file(path, problem):
             return "\(path): \(problem)"
         case let .weightsMismatch(path, network, problems):

@@ -58,15 +58,29 @@ public final class Conv2D: Layer {
     /// GEMM paths: group-major packed weights, group g's (KH·KW·Cin_g)×Cout_g matrix at
     /// g·K_g·Cout_g; its row (kh·KW + kw)·Cin_g + ci, column co = weight[g·Cout_g + co, ci, kh, kw].
     /// Depthwise: tap-major, [KH·KW][C], so the kernel reads channels contiguously.
-    let packedWeights: [Float]
+    private(set) var packedWeights: [Float]
     let bias: [Float]?
-    /// Parameters as PyTorch counts them before folding (conv weight, bias, BatchNorm weight and bias).
-    public let parameterCount: Int
+    /// Parameters as PyTorch counts them before folding (conv weight, bias, BatchNorm weight and bias);
+    /// after `factorize(rank:)`, the two factors' weights and the bias.
+    public private(set) var parameterCount: Int
+
+    /// After `factorize(rank:)`: the two 1x1 convolutions this layer now runs (Cin→r, then r→Cout
+    /// with the bias and activation) and the r-channel intermediate between them.
+    private(set) var factors: (reduce: Conv2D, expand: Conv2D, hidden: FeatureBuffer)?
+    /// The rank this layer was factorized to, if it was.
+    public var rank: Int? { factors?.reduce.outChannels }
 
     /// The GEMM lowering (default), or the naive direct loop with Double accumulation
     /// (`Reference.conv2DKernel` on the same folded weights), which benchmarks compare against.
     public var kernelPath: KernelPath = .lowered {
-        didSet { if kernelPath == .naive && naiveWeights == nil { naiveWeights = unpackedWeights() } }
+        didSet {
+            if let factors {
+                factors.reduce.kernelPath = kernelPath
+                factors.expand.kernelPath = kernelPath
+            } else if kernelPath == .naive && naiveWeights == nil {
+                naiveWeights = unpackedWeights()
+            }
+        }
     }
     /// Folded weights back in OIHW, made on the first switch to `.naive`.
     private var naiveWeights: [Float]?
@@ -174,6 +188,14 @@ public final class Conv2D: Layer {
     public func prepare(forInput shape: [Int]) throws -> [Int] {
         if let prepared, prepared.input == shape { return prepared.output }
         let output = try geometry.outputShape(forInput: shape)
+        if let factors {
+            factors.reduce.workspace = workspace
+            let hidden = try factors.reduce.prepare(forInput: shape)
+            factors.hidden.reserve(hidden.reduce(1, *))
+            _ = try factors.expand.prepare(forInput: hidden)
+            prepared = (shape, output)
+            return output
+        }
         workspace.reserve(try workspaceCount(forInput: shape))
         prepared = (shape, output)
         return output
@@ -196,6 +218,11 @@ public final class Conv2D: Layer {
         let kGroup = geometry.reductionPerGroup
         let nGroup = geometry.outChannelsPerGroup
         let beta: Float = accumulate ? 1 : 0
+        if let factors {
+            factors.reduce.run(x, into: factors.hidden.pointer, outputRowStride: factors.reduce.outChannels, accumulate: false)
+            factors.expand.run(factors.hidden.pointer, into: y, outputRowStride: ldy, accumulate: accumulate)
+            return
+        }
         if kernelPath == .naive {
             naiveWeights!.withUnsafeBufferPointer { w in
                 bias.withOptionalPointer { bias in
@@ -253,6 +280,11 @@ public final class Conv2D: Layer {
     }
 
     public func summarize(inputShape: [Int], into rows: inout [LayerSummary]) throws {
+        if let factors {
+            try factors.reduce.summarize(inputShape: inputShape, into: &rows)
+            try factors.expand.summarize(inputShape: factors.reduce.outputShape(forInput: inputShape), into: &rows)
+            return
+        }
         let output = try outputShape(forInput: inputShape)
         let gemm = try loweredGEMM(forInput: inputShape)
         let macs = output.reduce(1, *) * geometry.reductionPerGroup
@@ -264,9 +296,42 @@ public final class Conv2D: Layer {
     }
 
     public func addMemoryUse(to use: inout MemoryUse) {
+        if let factors {
+            factors.reduce.addMemoryUse(to: &use)
+            factors.expand.addMemoryUse(to: &use)
+            use.addActivations(factors.hidden)
+            return
+        }
         use.addWeights(packedWeights)
         use.addWeights(bias)
         use.addWorkspace(workspace)
+    }
+
+    /// Replaces this layer's computation by two factors (see `LowRankFactorization`), in place,
+    /// so every block and concat that holds this layer runs the pair from now on. The layers
+    /// around it keep their prepared shapes (the output shape does not change), so the factors
+    /// are prepared here for the shape this layer was prepared for.
+    func adopt(reduce: Conv2D, expand: Conv2D) throws {
+        reduce.name = name + ".reduce"
+        expand.name = name + ".expand"
+        reduce.kernelPath = kernelPath
+        expand.kernelPath = kernelPath
+        let shape = prepared?.input
+        factors = (reduce, expand, FeatureBuffer())
+        packedWeights = []
+        naiveWeights = nil
+        parameterCount = reduce.parameterCount + expand.parameterCount
+        prepared = nil
+        if let shape { _ = try prepare(forInput: shape) }
+    }
+
+    /// The folded weight as a Cout×Cin row-major matrix (1x1, ungrouped convolutions).
+    func pointwiseWeightMatrix() -> [Float] {
+        precondition(kernel == 1 && groups == 1 && factors == nil)
+        // packedWeights is Cin×Cout row-major: transpose.
+        var matrix = [Float](repeating: 0, count: packedWeights.count)
+        for i in 0..<inChannels { for o in 0..<outChannels { matrix[o * inChannels + i] = packedWeights[i * outChannels + o] } }
+        return matrix
     }
 
     // MARK: Packing

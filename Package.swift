@@ -22,9 +22,12 @@ let package = Package(
                 .brew(["openblas"]),
             ]
         ),
+        // Epilogue and depthwise kernels in C, compiled for AVX-512, AVX2 and portable C and
+        // chosen at run time (Swift code is compiled for the baseline ISA).
+        .target(name: "CKernels"),
         .target(
             name: "Pointwise",
-            dependencies: ["CBLAS"]
+            dependencies: ["CBLAS", "CKernels"]
         ),
         .executableTarget(
             name: "PointwiseCLI",

@@ -27,6 +27,10 @@ public struct BLASRuntime: Sendable {
     /// `openblas_get_num_threads()`.
     public var threadCount: Int { Int(openblas_get_num_threads()) }
 
+    /// The BLAS thread count as last set or read, for kernels that split their own work the
+    /// same way (an atomic-free read: a stale value only changes how work is split).
+    nonisolated(unsafe) static var threadCountCache = 1
+
     /// `openblas_set_num_threads(n)`. With 2 cores, do not combine 2 BLAS threads with
     /// parallel loops of your own.
     public func setThreadCount(_ count: Int) throws {
@@ -34,12 +38,14 @@ public struct BLASRuntime: Sendable {
             throw PointwiseError.invalidArgument(name: "thread count", value: "\(count)", requirement: "≥ 1")
         }
         openblas_set_num_threads(Int32(clamping: count))
+        Self.threadCountCache = Int(openblas_get_num_threads())
     }
 
     private init() {
         cpuFeatures = .current
         coreSelection = Self.selectCore(features: cpuFeatures)
         config = String(cString: openblas_get_config()).trimmingTrailingWhitespace()  // names the core: read after selection
+        Self.threadCountCache = Int(openblas_get_num_threads())
     }
 
     /// Re-selects OpenBLAS's core when `CoreSelection.preferredCore` asks for it.

@@ -1,23 +1,40 @@
-/// The one pass over a GEMM's (or kernel's) output that applies bias and activation:
+import CKernels
+import Dispatch
+
+/// The one pass over a GEMM's output that applies bias and activation:
 /// y[m, c] = act(y[m, c] + bias[c]), for `rows` rows of `columns` values, rows
-/// `rowStride` apart. One pass instead of one per operation; each case is a plain
-/// loop with comparisons (not `max`/`min`) so that LLVM vectorises it.
+/// `rowStride` apart; one pass instead of one per operation (C kernel, see `KernelISA`).
+///
+/// When BLAS runs on several threads the GEMM before it does too, and a one-thread
+/// epilogue would then cost a large share of a cheap GEMM (K = 64, say): large outputs
+/// are split across the same number of threads.
 enum Epilogue {
+    /// Below this many elements one thread is faster than waking another.
+    static let parallelThreshold = 1 << 16
+
     static func apply(bias: UnsafePointer<Float>?, activation: Activation,
                       to y: UnsafeMutablePointer<Float>, rows: Int, columns: Int, rowStride: Int) {
-        switch (bias, activation) {
-        case (nil, .identity):
+        _ = KernelISA.initialized
+        if bias == nil && activation == .identity { return }
+        let threads = rows * columns >= parallelThreshold ? min(BLASRuntime.threadCountCache, rows) : 1
+        if threads <= 1 {
+            pw_bias_activation(y, rows, columns, rowStride, bias, activation.kernelValue)
             return
-        case let (bias?, .identity):
-            for m in 0..<rows { let row = y + m * rowStride; for c in 0..<columns { row[c] += bias[c] } }
-        case let (bias?, .relu):
-            for m in 0..<rows { let row = y + m * rowStride; for c in 0..<columns { row[c] = Activation.relu(row[c] + bias[c]) } }
-        case let (bias?, .relu6):
-            for m in 0..<rows { let row = y + m * rowStride; for c in 0..<columns { row[c] = Activation.relu6(row[c] + bias[c]) } }
-        case (nil, .relu):
-            for m in 0..<rows { let row = y + m * rowStride; for c in 0..<columns { row[c] = Activation.relu(row[c]) } }
-        case (nil, .relu6):
-            for m in 0..<rows { let row = y + m * rowStride; for c in 0..<columns { row[c] = Activation.relu6(row[c]) } }
         }
+        let chunk = (rows + threads - 1) / threads
+        let shared = SharedPointers(y: y, bias: bias)  // each part writes its own rows
+        DispatchQueue.concurrentPerform(iterations: threads) { part in
+            let first = part * chunk
+            let count = min(chunk, rows - first)
+            if count > 0 {
+                pw_bias_activation(shared.y + first * rowStride, count, columns, rowStride, shared.bias, activation.kernelValue)
+            }
+        }
+    }
+
+    /// The buffers the parts share; they write disjoint rows.
+    private struct SharedPointers: @unchecked Sendable {
+        let y: UnsafeMutablePointer<Float>
+        let bias: UnsafePointer<Float>?
     }
 }

@@ -52,12 +52,13 @@ struct BenchReport: Codable {
     /// One CSV line per row and thread count (the sweep goes to the JSON only).
     func writeCSV(to path: String) throws {
         var lines = ["threads,name,kind,batch,flops,gemm,naive_median_s,engine_median_s,engine_min_s,engine_reps,"
-                     + "bare_sgemm_median_s,engine_over_bare,speedup,gflops,peak_share,max_error"]
+                     + "bare_sgemm_median_s,engine_over_bare,engine_over_bare_min,speedup,gflops,peak_share,max_error"]
         for run in runs {
             for r in run.rows {
                 let fields: [String] = ["\(run.threads)", "\"\(r.name)\"", r.kind.rawValue, "\(r.batch)", "\(r.flops)", r.gemm,
                                         opt(r.naive_median_s), "\(r.engine_median_s)", "\(r.engine_min_s)", "\(r.engine_reps)",
-                                        opt(r.bare_sgemm_median_s), opt(r.engine_over_bare), opt(r.speedup), "\(r.gflops)",
+                                        opt(r.bare_sgemm_median_s), opt(r.engine_over_bare), opt(r.engine_over_bare_min),
+                                        opt(r.speedup), "\(r.gflops)",
                                         "\(r.peak_share)", opt(r.max_error)]
                 lines.append(fields.joined(separator: ","))
             }
@@ -69,7 +70,7 @@ struct BenchReport: Codable {
 
     /// The human-readable table of one run.
     static func table(_ run: BenchRun) -> String {
-        let header = ["row", "naive", "engine (min)", "reps", "speedup", "GFLOP/s", "% peak", "bare SGEMM", "eng/bare", "max err"]
+        let header = ["row", "naive", "engine (min)", "reps", "speedup", "GFLOP/s", "% peak", "bare SGEMM", "eng/bare (min)", "max err"]
         let cells = run.rows.map { r -> [String] in
             [r.name,
              r.naive_median_s.map(formatSeconds) ?? "skipped",
@@ -79,7 +80,7 @@ struct BenchReport: Codable {
              fixed(r.gflops, 1),
              fixed(r.peak_share * 100, 1),
              r.bare_sgemm_median_s.map(formatSeconds) ?? "-",
-             r.engine_over_bare.map { fixed($0, 2) } ?? "-",
+             r.engine_over_bare.map { fixed($0, 2) + " (" + fixed(r.engine_over_bare_min ?? 0, 2) + ")" } ?? "-",
              r.max_error.map { String(format: "%.1e", $0) } ?? "-"]
         }
         var widths = header.map(\.count)

@@ -1,0 +1,84 @@
+import Testing
+@testable import Pointwise
+
+/// Every compiled variant of the C kernels (portable C, AVX2+FMA, AVX-512), as far as this CPU
+/// runs them, against the naive reference. Serialized: the ISA is process-wide.
+@Suite("C kernels on every ISA", .serialized)
+struct KernelISATests {
+    static var supported: [KernelISA] { KernelISA.allCases.filter { $0.rawValue <= KernelISA.best.rawValue } }
+
+    @Test("the widest supported ISA is the default")
+    func defaultISA() {
+        #expect(KernelISA.current == KernelISA.best)
+        if CPUFeatures.current.hasAVX512 { #expect(KernelISA.best == .avx512) }
+    }
+
+    @Test("depthwise (vector body and masked/scalar tail, stride, dilation, padding, accumulate)", arguments: supported)
+    func depthwise(isa: KernelISA) throws {
+        try KernelISA.use(isa)
+        defer { _ = try? KernelISA.use(KernelISA.best) }
+        for (channels, stride, dilation, padding) in [(3, 1, 1, 1), (16, 2, 1, 1), (21, 1, 2, 2), (40, 2, 1, 0)] {
+            let x = try Tensor(randomUniform: [2, 9, 8, channels], seed: UInt64(channels))
+            let weight = try Tensor(randomUniform: [channels, 1, 3, 3], seed: 2)
+            let bias = try Tensor(randomUniform: [channels], seed: 3)
+            for activation in Activation.allCases {
+                let conv = try Conv2D(inChannels: channels, outChannels: channels, kernel: 3, stride: Size2D(stride),
+                                      padding: Padding2D(padding), dilation: Size2D(dilation), groups: channels,
+                                      weight: weight, bias: bias, activation: activation)
+                let expected = ReferenceComposer(parameters: RandomParameters(seed: 0)).apply(activation,
+                    try Reference.conv2D(x, weight: weight, bias: bias, stride: Size2D(stride), padding: Padding2D(padding),
+                                         dilation: Size2D(dilation), groups: channels))
+                #expect(try Reference.normalizedError(conv(x), expected) <= float32Tolerance, "\(isa) C=\(channels) \(activation)")
+                // accumulate: y = act(previous + conv)
+                let previous = try Tensor(randomUniform: expected.shape, seed: 9)
+                var y = previous
+                _ = try conv.prepare(forInput: x.shape)
+                x.scalars.withUnsafeBufferPointer { xp in
+                    y.scalars.withUnsafeMutableBufferPointer { yp in
+                        conv.run(xp.baseAddress!, into: yp.baseAddress!, outputRowStride: channels, accumulate: true)
+                    }
+                }
+                let linear = try Reference.conv2D(x, weight: weight, bias: bias, stride: Size2D(stride), padding: Padding2D(padding),
+                                                  dilation: Size2D(dilation), groups: channels)
+                let accumulated = ReferenceComposer(parameters: RandomParameters(seed: 0)).apply(activation, try previous.adding(linear))
+                #expect(try Reference.normalizedError(y, accumulated) <= float32Tolerance, "\(isa) accumulate")
+            }
+        }
+    }
+
+    @Test("bias + activation epilogue on a strided slice, odd widths", arguments: supported)
+    func epilogue(isa: KernelISA) throws {
+        try KernelISA.use(isa)
+        defer { _ = try? KernelISA.use(KernelISA.best) }
+        for columns in [1, 7, 16, 33] {
+            let rows = 5, stride = columns + 3
+            let bias = try Tensor(randomUniform: [columns], seed: 1).scalars
+            for activation in Activation.allCases {
+                var y = try Tensor(randomUniform: [rows * stride], in: -8...8, seed: 2).scalars
+                let original = y
+                y.withUnsafeMutableBufferPointer { yp in
+                    bias.withUnsafeBufferPointer { bp in
+                        Epilogue.apply(bias: bp.baseAddress, activation: activation, to: yp.baseAddress!, rows: rows,
+                                       columns: columns, rowStride: stride)
+                    }
+                }
+                for m in 0..<rows {
+                    for c in 0..<stride {
+                        let before = original[m * stride + c]
+                        let expected = c < columns ? activation.apply(before + bias[c]) : before
+                        #expect(y[m * stride + c] == expected, "\(isa) \(activation) columns \(columns)")
+                    }
+                }
+            }
+        }
+    }
+
+    @Test("asking for an ISA the CPU lacks is refused")
+    func unsupported() throws {
+        if KernelISA.best != .avx512 {
+            expectError("kernel ISA must be one this CPU supports") { try KernelISA.use(.avx512) }
+        }
+        #expect(try KernelISA.use(.portable) == .portable)
+        #expect(try KernelISA.use(KernelISA.best) == KernelISA.best)
+    }
+}

@@ -9,19 +9,6 @@
 #define PW_X86 0
 #endif
 
-static pw_isa current_isa = PW_ISA_PORTABLE;
-
-pw_isa pw_set_isa(pw_isa isa) {
-#if PW_X86
-    current_isa = isa;
-#else
-    (void)isa;
-    current_isa = PW_ISA_PORTABLE;
-#endif
-    return current_isa;
-}
-
-pw_isa pw_get_isa(void) { return current_isa; }
 
 static inline float activate(float v, pw_activation a) {
     if (a == PW_IDENTITY) return v;
@@ -87,12 +74,14 @@ PW_AVX2 static void bias_activation_avx2(float *y, size_t rows, size_t columns, 
 }
 #endif
 
-void pw_bias_activation(float *y, size_t rows, size_t columns, size_t ldy,
+void pw_bias_activation(pw_isa isa, float *y, size_t rows, size_t columns, size_t ldy,
                         const float *bias, pw_activation activation) {
     if (!bias && activation == PW_IDENTITY) return;
-#if PW_X86
-    if (current_isa == PW_ISA_AVX512) { bias_activation_avx512(y, rows, columns, ldy, bias, activation); return; }
-    if (current_isa == PW_ISA_AVX2) { bias_activation_avx2(y, rows, columns, ldy, bias, activation); return; }
+#if !PW_X86
+    (void)isa;
+#else
+    if (isa == PW_ISA_AVX512) { bias_activation_avx512(y, rows, columns, ldy, bias, activation); return; }
+    if (isa == PW_ISA_AVX2) { bias_activation_avx2(y, rows, columns, ldy, bias, activation); return; }
 #endif
     bias_activation_portable(y, rows, columns, ldy, bias, activation);
 }
@@ -114,11 +103,14 @@ static inline void tap_range(size_t o, size_t stride, size_t pad, size_t dilatio
     const float *x, size_t batch, size_t height, size_t width, size_t channels, \
     const float *w, size_t kernel_h, size_t kernel_w, size_t stride_h, size_t stride_w, \
     size_t pad_top, size_t pad_left, size_t dilation_h, size_t dilation_w, \
-    const float *bias, pw_activation a, float *y, size_t out_h, size_t out_w, size_t ldy, int accumulate
+    const float *bias, pw_activation a, float *y, size_t out_h, size_t out_w, size_t ldy, int accumulate, \
+    size_t row_begin, size_t row_end
 
+// Output rows r = n * out_h + oh in [row_begin, row_end).
 #define DEPTHWISE_PIXEL_LOOP(BODY) \
-    for (size_t n = 0; n < batch; n++) \
-    for (size_t oh = 0; oh < out_h; oh++) { \
+    (void)batch; \
+    for (size_t r = row_begin; r < row_end; r++) { \
+        size_t n = r / out_h, oh = r % out_h; \
         size_t kh0, kh1; \
         tap_range(oh, stride_h, pad_top, dilation_h, kernel_h, height, &kh0, &kh1); \
         for (size_t ow = 0; ow < out_w; ow++) { \
@@ -191,19 +183,21 @@ PW_AVX2 static void depthwise_avx2(DEPTHWISE_PARAMETERS) {
 }
 #endif
 
-void pw_depthwise(DEPTHWISE_PARAMETERS) {
-#if PW_X86
-    if (current_isa == PW_ISA_AVX512) {
+void pw_depthwise(pw_isa isa, DEPTHWISE_PARAMETERS) {
+#if !PW_X86
+    (void)isa;
+#else
+    if (isa == PW_ISA_AVX512) {
         depthwise_avx512(x, batch, height, width, channels, w, kernel_h, kernel_w, stride_h, stride_w, pad_top, pad_left,
-                         dilation_h, dilation_w, bias, a, y, out_h, out_w, ldy, accumulate);
+                         dilation_h, dilation_w, bias, a, y, out_h, out_w, ldy, accumulate, row_begin, row_end);
         return;
     }
-    if (current_isa == PW_ISA_AVX2) {
+    if (isa == PW_ISA_AVX2) {
         depthwise_avx2(x, batch, height, width, channels, w, kernel_h, kernel_w, stride_h, stride_w, pad_top, pad_left,
-                       dilation_h, dilation_w, bias, a, y, out_h, out_w, ldy, accumulate);
+                       dilation_h, dilation_w, bias, a, y, out_h, out_w, ldy, accumulate, row_begin, row_end);
         return;
     }
 #endif
     depthwise_portable(x, batch, height, width, channels, w, kernel_h, kernel_w, stride_h, stride_w, pad_top, pad_left,
-                       dilation_h, dilation_w, bias, a, y, out_h, out_w, ldy, accumulate);
+                       dilation_h, dilation_w, bias, a, y, out_h, out_w, ldy, accumulate, row_begin, row_end);
 }

@@ -20,8 +20,11 @@ struct Allocations: ParsableCommand {
     @Option(help: "Measured forward passes (after 2 warm-up passes).")
     var passes: Int = 3
 
-    @Option(help: "BLAS threads (default: OpenBLAS's own choice).")
+    @Option(help: "Threads (default: the number of cores).")
     var threads: Int?
+
+    @Flag(help: "Count the first (cold) pass instead, which sizes every buffer: shows the counter at work.")
+    var cold = false
 
     static let preloadMarker = "POINTWISE_ALLOCATIONS_PRELOADED"
 
@@ -39,13 +42,13 @@ struct Allocations: ParsableCommand {
         let model = try Network.build(network, parameters: RandomParameters(seed: 1))
         let x = try Tensor(randomUniform: [batch, 224, 224, 3], seed: 2)
         var y = try Tensor(zeros: model.outputShape(forInput: x.shape))
-        for _ in 0..<2 { try model.forward(x, into: &y) }
+        if !cold { for _ in 0..<2 { try model.forward(x, into: &y) } }
         MallocInterposerSwift.initialize()
         MallocInterposerSwift.hook()
         for _ in 0..<passes { try model.forward(x, into: &y) }
         MallocInterposerSwift.unhook()
         let statistics = MallocInterposerSwift.getStatistics()
-        print("allocations: network=\(network.rawValue) batch=\(batch) passes=\(passes) threads=\(BLASRuntime.shared.threadCount) "
+        print("allocations: network=\(network.rawValue) batch=\(batch) passes=\(passes)\(cold ? " cold" : "") threads=\(BLASRuntime.shared.threadCount) "
               + "mallocs=\(statistics.mallocCount) bytes=\(statistics.mallocBytesCount) frees=\(statistics.freeCount)")
     }
 

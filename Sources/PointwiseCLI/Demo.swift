@@ -6,7 +6,7 @@ struct Demo: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Walk through a 1x1 convolution (28×28×256 input, sixteen 1×1×256 filters) lowered to one SGEMM.")
 
-    @Option(help: "BLAS threads (default: OpenBLAS's own choice).")
+    @Option(help: "Threads (default: the number of cores).")
     var threads: Int?
 
     @Option(help: "Timed repetitions of each path (after one warm-up run).")
@@ -37,8 +37,13 @@ struct Demo: ParsableCommand {
         print("   the filters form a Cin×Cout = \(gemm.k)×\(gemm.n) matrix; one cblas_sgemm writes the \(gemm.m)×\(gemm.n) output.")
         print("   M=\(gemm.m), K=\(gemm.k), N=\(gemm.n)   FLOPs = 2·M·K·N = \(Int(gemm.flops))")
 
-        let (y, calls) = try GEMMTrace.record { try conv(x) }
-        print("   calls made: \(calls.map(\.description).joined(separator: "; ")), workspace \(conv.workspaceByteCount) bytes")
+        let (y, calls) = try blas.withThreadLimit(1) { try GEMMTrace.record { try conv(x) } }
+        print("   the call made on one thread: \(calls.map(\.description).joined(separator: "; ")), workspace \(conv.workspaceByteCount) bytes")
+        if blas.threadCount > 1 {
+            let (_, split) = try GEMMTrace.record { try conv(x) }
+            print("   on \(blas.threadCount) threads, one per block of rows, still on the input itself: "
+                  + split.map(\.description).joined(separator: "; "))
+        }
 
         print("\n3. Pixel (0,0) by hand: y[0,0,0,f] = Σ_c x[0,0,0,c] · w[f,c]")
         for f in [0, 1, outChannels - 1] {

@@ -21,7 +21,7 @@ struct Info: ParsableCommand {
         case let .failed(from, requested, got):
             print("Core selection: asked for \(requested) instead of \(from), OpenBLAS runs \(got)")
         }
-        print("BLAS threads:   \(blas.threadCount)")
+        print("Threads:        \(blas.threadCount) (Pointwise splits each layer; OpenBLAS runs \(blas.openBLASThreadCount) thread inside each part)")
         print("CPU features:   \(blas.cpuFeatures.simdSummary.joined(separator: " "))")
         print("AVX2+FMA: \(blas.cpuFeatures.hasAVX2 ? "yes" : "no"), AVX-512: \(blas.cpuFeatures.hasAVX512 ? "yes" : "no")")
     }

@@ -26,7 +26,7 @@ struct Run: ParsableCommand {
     @Flag(help: "GoogLeNet only: torchvision's transform_input (on when its ImageNet weights are used).")
     var transformInput = false
 
-    @Option(help: "BLAS threads (default: OpenBLAS's own choice).")
+    @Option(help: "Threads (default: the number of cores).")
     var threads: Int?
 
     @Option(help: "Also time this many forward passes (after 2 warm-up passes) and print a 'timing:' line.")

@@ -53,7 +53,7 @@ struct BlockTests {
                                         ch5x5Reduce: 4, ch5x5: 6, poolProjection: 10)
         let x = try Tensor(randomUniform: [1, 5, 5, 16], seed: 4)
         var y = try Tensor(zeros: [1, 5, 5, 36])
-        let (_, calls) = try GEMMTrace.record { try block.forward(x, into: &y) }
+        let (_, calls) = try recordGEMMs { try block.forward(x, into: &y) }
         let base = y.scalars.withUnsafeBufferPointer { UInt(bitPattern: $0.baseAddress) }
         let writesToOutput = calls.filter { $0.c >= base && $0.c < base + UInt(y.count * 4) }
         // branch1 1x1, branch2's 3x3, branch3's 3x3, branch4's 1x1: offsets 0, 8, 20, 26 with ldc 36.

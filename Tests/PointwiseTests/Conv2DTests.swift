@@ -75,7 +75,7 @@ struct Conv2DTests {
     func naivePath(_ c: ConvCase) throws {
         let (conv, x, weight, bias) = try c.make(seed: 12)
         conv.kernelPath = .naive
-        let (y, calls) = try GEMMTrace.record { try conv(x) }
+        let (y, calls) = try recordGEMMs { try conv(x) }
         #expect(calls.isEmpty)
         #expect(try Reference.normalizedError(y, c.reference(x, weight, bias)) <= 1e-6)
     }
@@ -85,7 +85,7 @@ struct Conv2DTests {
         let (conv, x, _, _) = try ConvCase(name: "seed", input: [1, 28, 28, 256], outChannels: 16, bias: false).make(seed: 3)
         var y = try Tensor(zeros: [1, 28, 28, 16])
         let inputAddress = x.scalars.withUnsafeBufferPointer { UInt(bitPattern: $0.baseAddress) }
-        let (_, calls) = try GEMMTrace.record { try conv.forward(x, into: &y) }
+        let (_, calls) = try recordGEMMs { try conv.forward(x, into: &y) }
         let outputAddress = y.scalars.withUnsafeBufferPointer { UInt(bitPattern: $0.baseAddress) }
         #expect(calls.count == 1)
         let call = try #require(calls.first)
@@ -98,11 +98,37 @@ struct Conv2DTests {
         #expect(try conv.workspaceCount(forInput: x.shape) == 0)
     }
 
+    @Test("1x1 on two threads: one SGEMM per thread on its block of rows of the input and output, still no copy")
+    func pointwiseOnTwoThreads() throws {
+        guard ThreadPool.size >= 2 else { return }
+        let (conv, x, _, _) = try ConvCase(name: "seed", input: [1, 28, 28, 256], outChannels: 16, bias: false).make(seed: 3)
+        var y = try Tensor(zeros: [1, 28, 28, 16])
+        let (_, calls) = try recordGEMMs(threads: 2) { try conv.forward(x, into: &y) }
+        let inputAddress = x.scalars.withUnsafeBufferPointer { UInt(bitPattern: $0.baseAddress) }
+        let outputAddress = y.scalars.withUnsafeBufferPointer { UInt(bitPattern: $0.baseAddress) }
+        let sorted = calls.sorted { $0.a < $1.a }
+        #expect(sorted.map { [$0.m, $0.k, $0.n, $0.lda, $0.ldc] } == [[392, 256, 16, 256, 16], [392, 256, 16, 256, 16]])
+        #expect(sorted.map(\.a) == [inputAddress, inputAddress + UInt(392 * 256 * 4)])
+        #expect(sorted.map(\.c) == [outputAddress, outputAddress + UInt(392 * 16 * 4)])
+        #expect(conv.workspaceByteCount == 0)
+    }
+
+    @Test("1x1 with few rows (4x4 map) on two threads splits the output channels instead")
+    func pointwiseColumnSplit() throws {
+        guard ThreadPool.size >= 2 else { return }
+        let c = ConvCase(name: "narrow", input: [1, 4, 4, 512], outChannels: 1024)
+        let (conv, x, weight, bias) = try c.make(seed: 4)
+        let (y, calls) = try recordGEMMs(threads: 2) { try conv(x) }
+        #expect(calls.sorted { $0.n > $1.n || ($0.n == $1.n && $0.c < $1.c) }.map { [$0.m, $0.k, $0.n, $0.ldb, $0.ldc] }
+                == [[16, 512, 512, 1024, 1024], [16, 512, 512, 1024, 1024]])
+        #expect(try Reference.normalizedError(y, c.reference(x, weight, bias)) <= float32Tolerance)
+    }
+
     @Test("grouped 1x1: one SGEMM per group, each reading its channel slice of the input in place")
     func groupedPointwiseReadsSlices() throws {
         let (conv, x, _, _) = try ConvCase(name: "g", input: [2, 3, 5, 12], outChannels: 6, groups: 3).make(seed: 4)
         let inputAddress = x.scalars.withUnsafeBufferPointer { UInt(bitPattern: $0.baseAddress) }
-        let (_, calls) = try GEMMTrace.record { _ = try conv(x) }
+        let (_, calls) = try recordGEMMs { _ = try conv(x) }
         #expect(calls.count == 3)
         for (g, call) in calls.enumerated() {
             #expect([call.m, call.k, call.n, call.lda, call.ldc] == [30, 4, 2, 12, 6])
@@ -114,7 +140,7 @@ struct Conv2DTests {
     @Test("1x1 stride 2: one gather of N·H'·W'×Cin floats, then one SGEMM")
     func stridedPointwise() throws {
         let (conv, x, _, _) = try ConvCase(name: "s2", input: [2, 56, 56, 64], outChannels: 32, stride: 2).make(seed: 5)
-        let (_, calls) = try GEMMTrace.record { _ = try conv(x) }
+        let (_, calls) = try recordGEMMs { _ = try conv(x) }
         #expect(calls.map { [$0.m, $0.k, $0.n, $0.lda, $0.ldc] } == [[2 * 28 * 28, 64, 32, 64, 32]])
         #expect(conv.workspaceByteCount == 2 * 28 * 28 * 64 * MemoryLayout<Float>.stride)
     }
@@ -122,7 +148,7 @@ struct Conv2DTests {
     @Test("3x3: im2col GEMM shape M = N·H'·W', K = 9·Cin, N = Cout")
     func im2colShape() throws {
         let (conv, x, _, _) = try ConvCase(name: "3x3", input: [2, 14, 14, 32], outChannels: 48, kernel: 3, padding: 1).make(seed: 6)
-        let (_, calls) = try GEMMTrace.record { _ = try conv(x) }
+        let (_, calls) = try recordGEMMs { _ = try conv(x) }
         #expect(calls.map { [$0.m, $0.k, $0.n, $0.lda, $0.ldb, $0.ldc] } == [[392, 288, 48, 288, 48, 48]])
         #expect(try conv.loweredGEMM(forInput: x.shape) == Conv2D.LoweredGEMM(lowering: .im2col, m: 392, n: 48, k: 288, count: 1))
     }
@@ -134,7 +160,7 @@ struct Conv2DTests {
         let c = ConvCase(name: "tiles", input: [2, 5, 7, 6], outChannels: 6, kernel: 3, padding: 1, groups: 2)
         let (conv, x, weight, bias) = try c.make(seed: 7)
         conv.workspaceLimit = tileRows * 54
-        let (y, calls) = try GEMMTrace.record { try conv(x) }
+        let (y, calls) = try recordGEMMs { try conv(x) }
         let tiles = (70 + min(tileRows, 70) - 1) / min(tileRows, 70)
         #expect(calls.count == 2 * tiles)
         #expect(calls.allSatisfy { $0.m <= tileRows && $0.lda == 54 && $0.ldc == 6 })

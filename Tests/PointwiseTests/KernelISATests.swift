@@ -2,8 +2,8 @@ import Testing
 @testable import Pointwise
 
 /// Every compiled variant of the C kernels (portable C, AVX2+FMA, AVX-512), as far as this CPU
-/// runs them, against the naive reference. Serialized: the ISA is process-wide.
-@Suite("C kernels on every ISA", .serialized)
+/// runs them, against the naive reference. The ISA is a task-scoped choice: other tests are unaffected.
+@Suite("C kernels on every ISA")
 struct KernelISATests {
     static var supported: [KernelISA] { KernelISA.allCases.filter { $0.rawValue <= KernelISA.best.rawValue } }
 
@@ -15,8 +15,10 @@ struct KernelISATests {
 
     @Test("depthwise (vector body and masked/scalar tail, stride, dilation, padding, accumulate)", arguments: supported)
     func depthwise(isa: KernelISA) throws {
-        try KernelISA.use(isa)
-        defer { _ = try? KernelISA.use(KernelISA.best) }
+        try KernelISA.with(isa) { try depthwiseCases(isa) }
+    }
+
+    func depthwiseCases(_ isa: KernelISA) throws {
         for (channels, stride, dilation, padding) in [(3, 1, 1, 1), (16, 2, 1, 1), (21, 1, 2, 2), (40, 2, 1, 0)] {
             let x = try Tensor(randomUniform: [2, 9, 8, channels], seed: UInt64(channels))
             let weight = try Tensor(randomUniform: [channels, 1, 3, 3], seed: 2)
@@ -48,8 +50,6 @@ struct KernelISATests {
 
     @Test("bias + activation epilogue on a strided slice, odd widths", arguments: supported)
     func epilogue(isa: KernelISA) throws {
-        try KernelISA.use(isa)
-        defer { _ = try? KernelISA.use(KernelISA.best) }
         for columns in [1, 7, 16, 33] {
             let rows = 5, stride = columns + 3
             let bias = try Tensor(randomUniform: [columns], seed: 1).scalars
@@ -58,7 +58,7 @@ struct KernelISATests {
                 let original = y
                 y.withUnsafeMutableBufferPointer { yp in
                     bias.withUnsafeBufferPointer { bp in
-                        Epilogue.apply(bias: bp.baseAddress, activation: activation, to: yp.baseAddress!, rows: rows,
+                        Epilogue.apply(bias: bp.baseAddress, activation: activation, isa: isa, to: yp.baseAddress!, rows: rows,
                                        columns: columns, rowStride: stride)
                     }
                 }
@@ -73,12 +73,12 @@ struct KernelISATests {
         }
     }
 
-    @Test("asking for an ISA the CPU lacks is refused")
+    @Test("asking for an ISA the CPU lacks is refused; an override is scoped to its task")
     func unsupported() throws {
         if KernelISA.best != .avx512 {
-            expectError("kernel ISA must be one this CPU supports") { try KernelISA.use(.avx512) }
+            expectError("kernel ISA must be one this CPU supports") { try KernelISA.with(.avx512) {} }
         }
-        #expect(try KernelISA.use(.portable) == .portable)
-        #expect(try KernelISA.use(KernelISA.best) == KernelISA.best)
+        #expect(try KernelISA.with(.portable) { KernelISA.current } == .portable)
+        #expect(KernelISA.current == KernelISA.best)
     }
 }

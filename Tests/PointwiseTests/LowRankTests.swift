@@ -39,7 +39,7 @@ struct LowRankTests {
         let before = try conv(x)
         try LowRankFactorization.factorize(conv, rank: 16)
         #expect(conv.rank == 16)
-        let (after, calls) = try GEMMTrace.record { try conv(x) }
+        let (after, calls) = try recordGEMMs { try conv(x) }
         #expect(calls.map { [$0.m, $0.k, $0.n] } == [[2 * 5 * 4, 24, 16], [2 * 5 * 4, 16, 16]])
         // Two Float32 GEMMs instead of one, through an orthogonal change of basis: error ~ K·2⁻²⁴.
         #expect(try Reference.normalizedError(after, before) <= 1e-5)
@@ -98,7 +98,7 @@ struct LowRankTests {
         let branch1 = try #require(block.concat.branches[0] as? Conv2D)
         try LowRankFactorization.factorize(branch1, rank: 24)
         var y = try Tensor(zeros: before.shape)
-        let (_, calls) = try GEMMTrace.record { try block.forward(x, into: &y) }
+        let (_, calls) = try recordGEMMs { try block.forward(x, into: &y) }
         let base = y.scalars.withUnsafeBufferPointer { UInt(bitPattern: $0.baseAddress) }
         #expect(calls.contains { $0.c == base && $0.ldc == 40 && $0.k == 24 && $0.n == 24 }, "expand factor writes channels 0..<24")
         #expect(try Reference.normalizedError(y, before) <= 1e-5)

@@ -23,3 +23,9 @@ func expectError(_ fragments: String..., sourceLocation: SourceLocation = #_sour
 /// in these tests), the typical error √K·2⁻²⁴ ≈ 2e-6. 1e-4 leaves the worst case
 /// room and still catches any indexing error (which gives O(1)).
 let float32Tolerance = 1e-4
+
+/// The GEMM calls `body` makes with layers limited to `threads` threads (default 1, where
+/// each layer's calls are fixed: the tests below assert them exactly).
+func recordGEMMs<R>(threads: Int = 1, _ body: () throws -> R) throws -> (result: R, calls: [GEMMCall]) {
+    try ThreadPool.$limit.withValue(threads) { try GEMMTrace.record(body) }
+}

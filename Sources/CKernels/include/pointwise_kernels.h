@@ -11,7 +11,8 @@
 extern "C" {
 #endif
 
-/// Instruction sets the kernels can use; `pw_set_isa` picks one (clamped to what was compiled).
+/// Instruction sets the kernels can use, passed to each call: the caller must only ask for one
+/// the CPU and OS support (portable C on other architectures whatever is asked).
 typedef enum {
     PW_ISA_PORTABLE = 0,
     PW_ISA_AVX2 = 1,
@@ -25,25 +26,22 @@ typedef enum {
     PW_RELU6 = 2,
 } pw_activation;
 
-/// Selects the kernels' ISA for the whole process; returns the ISA now in use.
-/// The caller must only ask for an ISA the CPU and OS support.
-pw_isa pw_set_isa(pw_isa isa);
-pw_isa pw_get_isa(void);
-
 /// y[m*ldy + c] = act(y[m*ldy + c] + bias[c]) for m < rows, c < columns; bias may be NULL.
-void pw_bias_activation(float *y, size_t rows, size_t columns, size_t ldy,
+void pw_bias_activation(pw_isa isa, float *y, size_t rows, size_t columns, size_t ldy,
                         const float *bias, pw_activation activation);
 
 /// Depthwise convolution, NHWC, groups = C: for each output pixel (n, oh, ow) and channel c,
 /// y = act(bias[c] + (accumulate ? y : 0) + sum over taps of x[n, ih, iw, c] * w[tap*C + c]),
 /// with ih = oh*stride_h - pad_top + kh*dilation_h (likewise iw); taps outside the input are skipped.
-/// Weights are tap-major [KH*KW][C]; output pixel rows are ldy floats apart.
-void pw_depthwise(const float *x, size_t batch, size_t height, size_t width, size_t channels,
+/// Weights are tap-major [KH*KW][C]; output pixel rows are ldy floats apart. Computes the output
+/// rows r = n*out_h + oh in [row_begin, row_end) only, so threads can split the work.
+void pw_depthwise(pw_isa isa, const float *x, size_t batch, size_t height, size_t width, size_t channels,
                   const float *w, size_t kernel_h, size_t kernel_w,
                   size_t stride_h, size_t stride_w, size_t pad_top, size_t pad_left,
                   size_t dilation_h, size_t dilation_w,
                   const float *bias, pw_activation activation,
-                  float *y, size_t out_h, size_t out_w, size_t ldy, int accumulate);
+                  float *y, size_t out_h, size_t out_w, size_t ldy, int accumulate,
+                  size_t row_begin, size_t row_end);
 
 #ifdef __cplusplus
 }

@@ -24,28 +24,45 @@ public struct BLASRuntime: Sendable {
     /// `openblas_get_corename()`: the kernel set running now ("SkylakeX", "Haswell", "Prescott", ...).
     public var coreName: String { String(cString: openblas_get_corename()) }
 
-    /// `openblas_get_num_threads()`.
-    public var threadCount: Int { Int(openblas_get_num_threads()) }
+    /// Threads Pointwise's layers run on (the caller included). Starts at the thread count
+    /// OpenBLAS chose (the number of cores, or `OPENBLAS_NUM_THREADS`).
+    public var threadCount: Int { ThreadPool.size }
 
-    /// The BLAS thread count as last set or read, for kernels that split their own work the
-    /// same way (an atomic-free read: a stale value only changes how work is split).
-    nonisolated(unsafe) static var threadCountCache = 1
-
-    /// `openblas_set_num_threads(n)`. With 2 cores, do not combine 2 BLAS threads with
-    /// parallel loops of your own.
+    /// Sets the threads Pointwise's layers split their work across. OpenBLAS itself stays
+    /// single-threaded (see `ThreadPool`): don't combine this with parallel loops of your own
+    /// on more threads than cores.
     public func setThreadCount(_ count: Int) throws {
         guard count >= 1 else {
             throw PointwiseError.invalidArgument(name: "thread count", value: "\(count)", requirement: "≥ 1")
         }
+        _ = ThreadPool.resize(count)
+    }
+
+    /// Runs `body` with layers limited to at most `threads` threads (scoped to the current task).
+    public func withThreadLimit<R>(_ threads: Int, _ body: () throws -> R) rethrows -> R {
+        try ThreadPool.$limit.withValue(max(1, threads)) { try body() }
+    }
+
+    /// `openblas_get_num_threads()`: OpenBLAS's own threads, 1 while Pointwise runs (it parallelises
+    /// above BLAS). Only direct `GEMM.multiply` calls use more if you raise it.
+    public var openBLASThreadCount: Int { Int(openblas_get_num_threads()) }
+
+    /// `openblas_set_num_threads(n)`: for direct `GEMM.multiply` calls (the benchmark's bare-SGEMM
+    /// ceiling). Set it back to 1 before running layers on more than one Pointwise thread.
+    public func setOpenBLASThreadCount(_ count: Int) throws {
+        guard count >= 1 else {
+            throw PointwiseError.invalidArgument(name: "OpenBLAS thread count", value: "\(count)", requirement: "≥ 1")
+        }
         openblas_set_num_threads(Int32(clamping: count))
-        Self.threadCountCache = Int(openblas_get_num_threads())
     }
 
     private init() {
         cpuFeatures = .current
         coreSelection = Self.selectCore(features: cpuFeatures)
         config = String(cString: openblas_get_config()).trimmingTrailingWhitespace()  // names the core: read after selection
-        Self.threadCountCache = Int(openblas_get_num_threads())
+        // Pointwise takes over OpenBLAS's thread count and runs OpenBLAS on one thread.
+        _ = ThreadPool.resize(Int(openblas_get_num_threads()))
+        openblas_set_num_threads(1)
     }
 
     /// Re-selects OpenBLAS's core when `CoreSelection.preferredCore` asks for it.

@@ -19,7 +19,7 @@
 ///
 /// Like an XNNPACK operator, a `Conv2D` is created once, prepared for an input
 /// shape (which sizes its workspace, kept and reused), then run many times.
-public final class Conv2D: Layer {
+public final class Conv2D: Layer, ParallelWork {
     public let inChannels: Int
     public let outChannels: Int
     public let kernel: Size2D
@@ -174,8 +174,11 @@ public final class Conv2D: Layer {
         switch lowering {
         case .pointwise, .depthwise: return 0
         case .stridedPointwise, .im2col:
+            // One slice per thread, each of at most workspaceLimit / threads floats (one row at least).
             let rowLength = gemm.k * groups
-            return min(gemm.m, max(1, workspaceLimit / rowLength)) * rowLength
+            let parts = ThreadPool.parts(rows: gemm.m, macs: gemm.m * gemm.k * gemm.n * groups)
+            let rowsPerPart = (gemm.m + parts - 1) / parts
+            return parts * min(rowsPerPart, max(1, workspaceLimit / parts / rowLength)) * rowLength
         }
     }
 
@@ -235,48 +238,113 @@ public final class Conv2D: Layer {
             }
             return
         }
+        let macs = m * kGroup * nGroup * groups
         packedWeights.withUnsafeBufferPointer { packed in
-            let w = packed.baseAddress!
             bias.withOptionalPointer { bias in
-                /// One SGEMM per group on rows [m0, m0 + rows) of A (leading dimension lda), then the epilogue.
-                func multiply(_ a: UnsafePointer<Float>, lda: Int, groupStride: Int, firstRow m0: Int, rows: Int) {
-                    for g in 0..<groups {
-                        GEMM.sgemm(m: rows, n: nGroup, k: kGroup, a: a + g * groupStride, lda: lda,
-                                   b: w + g * kGroup * nGroup, ldb: nGroup,
-                                   c: y + m0 * ldy + g * nGroup, ldc: ldy, beta: beta)
-                    }
-                    Epilogue.apply(bias: bias, activation: activation, to: y + m0 * ldy,
-                                   rows: rows, columns: outChannels, rowStride: ldy)
-                }
+                var split = Job.Split.rows
+                var parts = 1
+                var tileRows = 0
                 switch lowering {
                 case .pointwise:
-                    multiply(x, lda: inChannels, groupStride: geometry.inChannelsPerGroup, firstRow: 0, rows: m)
+                    // Split the rows across threads; with too few rows (7x7 maps), split the columns.
+                    parts = ThreadPool.parts(rows: m, macs: macs)
+                    let columnParts = groups == 1 ? ThreadPool.parts(rows: nGroup, macs: macs, minimumRows: 32) : 1
+                    if parts == 1 && columnParts > 1 { (split, parts) = (.columns, columnParts) }
                 case .depthwise:
-                    DepthwiseKernel.run(input: x, batch: inputShape[0], height: height, width: width,
-                                        geometry: geometry, outputHeight: outputHeight, outputWidth: outputWidth,
-                                        weights: w, bias: bias, activation: activation,
-                                        output: y, outputRowStride: ldy, accumulate: accumulate)
+                    split = .outputRows
+                    parts = ThreadPool.parts(rows: outputShape[0] * outputHeight, macs: macs, minimumRows: 2)
                 case .stridedPointwise, .im2col:
-                    let rowLength = kGroup * groups
-                    let tileRows = workspace.storage.count / rowLength
-                    let scratch = workspace.pointer
-                    for m0 in Swift.stride(from: 0, to: m, by: tileRows) {
-                        let rows = m0..<min(m, m0 + tileRows)
-                        if lowering == .stridedPointwise {
-                            Im2col.gatherStrided(input: x, height: height, width: width, channels: inChannels,
-                                                 stride: stride, outputHeight: outputHeight, outputWidth: outputWidth,
-                                                 rows: rows, into: scratch)
-                            multiply(scratch, lda: inChannels, groupStride: geometry.inChannelsPerGroup,
-                                     firstRow: m0, rows: rows.count)
-                        } else {
-                            Im2col.lower(input: x, height: height, width: width, geometry: geometry,
-                                         outputHeight: outputHeight, outputWidth: outputWidth, rows: rows, into: scratch)
-                            multiply(scratch, lda: rowLength, groupStride: kGroup, firstRow: m0, rows: rows.count)
-                        }
-                    }
+                    parts = ThreadPool.parts(rows: m, macs: macs)
+                    tileRows = max(1, workspace.storage.count / parts / (kGroup * groups))
+                }
+                job = Job(x: x, y: y, ldy: ldy, beta: beta, accumulate: accumulate, weights: packed.baseAddress!, bias: bias,
+                          isa: .current,
+                          split: split, rows: m, batch: inputShape[0], height: height, width: width,
+                          outputHeight: outputHeight, outputWidth: outputWidth, tileRows: tileRows)
+                ThreadPool.run(parts: parts, self)
+                job = nil
+            }
+        }
+    }
+
+    /// One call's pointers and sizes, stored while its parts run (see `ThreadPool.run`).
+    private struct Job {
+        enum Split { case rows, columns, outputRows }
+        let x: UnsafePointer<Float>
+        let y: UnsafeMutablePointer<Float>
+        let ldy: Int
+        let beta: Float
+        let accumulate: Bool
+        let weights: UnsafePointer<Float>
+        let bias: UnsafePointer<Float>?
+        /// Read on the calling thread: a task-local override does not reach the workers by itself.
+        let isa: KernelISA
+        let split: Split
+        /// Output pixels M = N·H'·W'.
+        let rows: Int
+        let batch: Int, height: Int, width: Int, outputHeight: Int, outputWidth: Int
+        /// Rows of the im2col workspace each part lowers at a time.
+        let tileRows: Int
+    }
+    private var job: Job?
+
+    /// One thread's share: its rows (or, for few rows, its output columns) of the output,
+    /// lowered, multiplied and finished by the epilogue while they are in this core's cache.
+    func runPart(_ part: Int, of parts: Int) {
+        let job = self.job!
+        switch lowering {
+        case .pointwise:
+            if job.split == .columns {
+                let columns = ThreadPool.range(part, of: parts, count: geometry.outChannelsPerGroup, alignment: 16)
+                if !columns.isEmpty { multiply(job, job.x, lda: inChannels, groupStride: 0, rows: 0..<job.rows, columns: columns) }
+            } else {
+                let rows = ThreadPool.range(part, of: parts, count: job.rows)
+                if !rows.isEmpty {
+                    multiply(job, job.x + rows.lowerBound * inChannels, lda: inChannels,
+                             groupStride: geometry.inChannelsPerGroup, rows: rows)
+                }
+            }
+        case .depthwise:
+            DepthwiseKernel.run(input: job.x, batch: job.batch, height: job.height, width: job.width,
+                                geometry: geometry, outputHeight: job.outputHeight, outputWidth: job.outputWidth,
+                                weights: job.weights, bias: job.bias, activation: activation,
+                                output: job.y, outputRowStride: job.ldy, accumulate: job.accumulate,
+                                rows: ThreadPool.range(part, of: parts, count: job.batch * job.outputHeight), isa: job.isa)
+        case .stridedPointwise, .im2col:
+            // This part lowers and multiplies its own rows, in tiles, in its own slice of the workspace.
+            let rowLength = geometry.reductionPerGroup * groups
+            let scratch = workspace.pointer + part * job.tileRows * rowLength
+            let partRows = ThreadPool.range(part, of: parts, count: job.rows)
+            for m0 in Swift.stride(from: partRows.lowerBound, to: partRows.upperBound, by: job.tileRows) {
+                let rows = m0..<min(partRows.upperBound, m0 + job.tileRows)
+                if lowering == .stridedPointwise {
+                    Im2col.gatherStrided(input: job.x, height: job.height, width: job.width, channels: inChannels,
+                                         stride: stride, outputHeight: job.outputHeight, outputWidth: job.outputWidth,
+                                         rows: rows, into: scratch)
+                    multiply(job, scratch, lda: inChannels, groupStride: geometry.inChannelsPerGroup, rows: rows)
+                } else {
+                    Im2col.lower(input: job.x, height: job.height, width: job.width, geometry: geometry,
+                                 outputHeight: job.outputHeight, outputWidth: job.outputWidth, rows: rows, into: scratch)
+                    multiply(job, scratch, lda: rowLength, groupStride: geometry.reductionPerGroup, rows: rows)
                 }
             }
         }
+    }
+
+    /// One SGEMM per group on output rows `rows` (A's first row at `a`, rows lda apart) and
+    /// output columns `columns` of each group, then the epilogue on that block.
+    private func multiply(_ job: Job, _ a: UnsafePointer<Float>, lda: Int, groupStride: Int, rows: Range<Int>,
+                          columns: Range<Int>? = nil) {
+        let (kGroup, nGroup) = (geometry.reductionPerGroup, geometry.outChannelsPerGroup)
+        let columns = columns ?? 0..<nGroup
+        let output = job.y + rows.lowerBound * job.ldy + columns.lowerBound
+        for g in 0..<groups {
+            GEMM.sgemm(m: rows.count, n: columns.count, k: kGroup, a: a + g * groupStride, lda: lda,
+                       b: job.weights + g * kGroup * nGroup + columns.lowerBound, ldb: nGroup,
+                       c: output + g * nGroup, ldc: job.ldy, beta: job.beta)
+        }
+        Epilogue.apply(bias: job.bias.map { $0 + columns.lowerBound }, activation: activation, isa: job.isa, to: output,
+                       rows: rows.count, columns: columns.count == nGroup ? outChannels : columns.count, rowStride: job.ldy)
     }
 
     public func summarize(inputShape: [Int], into rows: inout [LayerSummary]) throws {

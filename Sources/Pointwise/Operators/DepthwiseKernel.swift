@@ -11,11 +11,11 @@ enum DepthwiseKernel {
     static func run(input x: UnsafePointer<Float>, batch: Int, height: Int, width: Int,
                     geometry g: ConvolutionGeometry, outputHeight: Int, outputWidth: Int,
                     weights: UnsafePointer<Float>, bias: UnsafePointer<Float>?, activation: Activation,
-                    output y: UnsafeMutablePointer<Float>, outputRowStride ldy: Int, accumulate: Bool) {
-        _ = KernelISA.initialized
-        pw_depthwise(x, batch, height, width, g.outChannels, weights, g.kernel.height, g.kernel.width,
+                    output y: UnsafeMutablePointer<Float>, outputRowStride ldy: Int, accumulate: Bool,
+                    rows: Range<Int>, isa: KernelISA) {
+        pw_depthwise(isa.kernelValue, x, batch, height, width, g.outChannels, weights, g.kernel.height, g.kernel.width,
                      g.stride.height, g.stride.width, g.padding.top, g.padding.left,
                      g.dilation.height, g.dilation.width, bias, activation.kernelValue,
-                     y, outputHeight, outputWidth, ldy, accumulate ? 1 : 0)
+                     y, outputHeight, outputWidth, ldy, accumulate ? 1 : 0, rows.lowerBound, rows.upperBound)
     }
 }

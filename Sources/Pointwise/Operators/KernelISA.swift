@@ -1,8 +1,9 @@
 import CKernels
 
-/// The instruction set the C kernels (epilogue, depthwise) run with: the widest this CPU
-/// and OS support, chosen on first use. `CKernels` holds each kernel compiled for AVX-512,
-/// AVX2 + FMA and portable C; Swift code itself is compiled for the baseline ISA.
+/// The instruction set the C kernels (epilogue, depthwise) run with: the widest this CPU and
+/// OS support. `CKernels` holds each kernel compiled for AVX-512, AVX2 + FMA and portable C;
+/// Swift code itself is compiled for the baseline ISA. The choice is passed with every call,
+/// so a scoped override (tests check each variant) never affects other threads.
 public enum KernelISA: Int, Sendable, CaseIterable, CustomStringConvertible {
     case portable = 0
     case avx2 = 1
@@ -18,25 +19,20 @@ public enum KernelISA: Int, Sendable, CaseIterable, CustomStringConvertible {
         #endif
     }()
 
-    /// Selected once, before the first kernel runs.
-    static let initialized: Void = { _ = pw_set_isa(pw_isa(rawValue: UInt32(best.rawValue))) }()
+    @TaskLocal static var override: KernelISA?
 
-    /// The ISA in use now.
-    public static var current: KernelISA {
-        _ = initialized
-        return KernelISA(rawValue: Int(pw_get_isa().rawValue)) ?? .portable
-    }
+    /// The ISA layers use in the current task: `best`, unless overridden by `with(_:_:)`.
+    public static var current: KernelISA { override ?? best }
 
-    /// Forces an ISA (tests use it to check every variant against the reference). Asking for one
-    /// the CPU lacks is refused; returns the ISA in use afterwards.
-    @discardableResult
-    public static func use(_ isa: KernelISA) throws -> KernelISA {
-        _ = initialized
+    /// Runs `body` with layers in this task using `isa` (which the CPU must support).
+    public static func with<R>(_ isa: KernelISA, _ body: () throws -> R) throws -> R {
         guard isa.rawValue <= best.rawValue else {
             throw PointwiseError.invalidArgument(name: "kernel ISA", value: "\(isa)", requirement: "one this CPU supports (up to \(best))")
         }
-        return KernelISA(rawValue: Int(pw_set_isa(pw_isa(rawValue: UInt32(isa.rawValue))).rawValue)) ?? .portable
+        return try $override.withValue(isa) { try body() }
     }
+
+    var kernelValue: pw_isa { pw_isa(rawValue: UInt32(rawValue)) }
 
     public var description: String { ["portable C", "AVX2+FMA", "AVX-512"][rawValue] }
 }

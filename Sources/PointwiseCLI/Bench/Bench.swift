@@ -63,7 +63,7 @@ struct Bench: ParsableCommand {
         for threadCount in threadCounts {
             try blas.setThreadCount(threadCount)
             progress.step("threads \(threadCount): peak SGEMM")
-            let peak = try BenchMeasurement.peakGFLOPS()
+            let peak = try BenchMeasurement.peakGFLOPS(threads: threadCount)
             var rows: [BenchRow] = []
             for benchCase in selected {
                 progress.step("threads \(threadCount): \(benchCase.name)")
@@ -137,7 +137,7 @@ enum BenchSweep {
             naive[key] = try BenchMeasurement.naive(conv, x, outputShape: [1, spatial, spatial, channels])
         }
         var y = try Tensor(zeros: [1, spatial, spatial, channels])
-        let (_, calls) = try GEMMTrace.record { try conv.forward(x, into: &y) }
+        let (_, calls) = try BLASRuntime.shared.withThreadLimit(1) { try GEMMTrace.record { try conv.forward(x, into: &y) } }
         let (engine, bare) = try BenchMeasurement.withBareSGEMM(calls) { bare in
             try BenchRepetitions.timeAlternating({ try conv.forward(x, into: &y) }, bare)
         }

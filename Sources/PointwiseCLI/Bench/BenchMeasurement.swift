@@ -80,8 +80,10 @@ struct NaiveResult {
 }
 
 enum BenchMeasurement {
-    /// SGEMM M=N=K=2048 (17.2 GFLOP): the machine's practical peak at the current thread count, best of 3.
-    static func peakGFLOPS() throws -> (gflops: Double, shape: String) {
+    /// SGEMM M=N=K=2048 (17.2 GFLOP) with OpenBLAS on `threads` threads: the machine's practical peak, best of 3.
+    static func peakGFLOPS(threads: Int) throws -> (gflops: Double, shape: String) {
+        try BLASRuntime.shared.setOpenBLASThreadCount(threads)
+        defer { try? BLASRuntime.shared.setOpenBLASThreadCount(1) }
         let size = 2048
         let a = try Tensor(randomUniform: [size * size], seed: 1).scalars
         let b = try Tensor(randomUniform: [size * size], seed: 2).scalars
@@ -99,7 +101,9 @@ enum BenchMeasurement {
     }
 
     /// Times exactly the recorded GEMM calls (same M, N, K, leading dimensions, transposes and beta)
-    /// on private buffers, back to back: the ceiling a lowering onto these GEMMs can reach.
+    /// on private buffers, back to back, with OpenBLAS on as many threads as the engine uses: the
+    /// ceiling a lowering onto these GEMMs can reach. The engine's calls are recorded on one thread,
+    /// so they are the whole-layer GEMMs, not the per-thread blocks.
     static func bareSGEMM(_ calls: [GEMMCall]) throws -> Timings? {
         try withBareSGEMM(calls) { bare in try bare.map { try BenchRepetitions.time($0) } }
     }
@@ -118,7 +122,10 @@ enum BenchMeasurement {
             try b.withUnsafeBufferPointer { b in
                 try c.withUnsafeMutableBufferPointer { c in
                     let (pa, pb, pc) = (a.baseAddress!, b.baseAddress!, c.baseAddress!)
+                    let threads = BLASRuntime.shared.threadCount
                     return try body {
+                        try BLASRuntime.shared.setOpenBLASThreadCount(threads)
+                        defer { try? BLASRuntime.shared.setOpenBLASThreadCount(1) }
                         for call in calls {
                             try GEMM.multiply(m: call.m, n: call.n, k: call.k, a: pa, lda: call.lda, transposeA: call.transposeA,
                                               b: pb, ldb: call.ldb, transposeB: call.transposeB,
@@ -149,7 +156,7 @@ enum BenchMeasurement {
                         peak: Double) throws -> BenchRow {
         let outputShape = try layer.prepare(forInput: x.shape)
         var y = try Tensor(zeros: outputShape)
-        let (_, calls) = try GEMMTrace.record { try layer.forward(x, into: &y) }
+        let (_, calls) = try BLASRuntime.shared.withThreadLimit(1) { try GEMMTrace.record { try layer.forward(x, into: &y) } }
         let (engine, bare) = try withBareSGEMM(calls) { bare in
             try BenchRepetitions.timeAlternating({ try layer.forward(x, into: &y) }, bare)
         }

@@ -1,0 +1,84 @@
+#include "pointwise_pool.h"
+
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
+
+#define PW_POOL_MAX 64
+// A worker spins this many times (yielding) for the next task before it sleeps: tasks of one
+// forward pass follow each other within microseconds, and waking a sleeping thread costs tens.
+#define PW_SPIN_ROUNDS 20000
+
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t wake = PTHREAD_COND_INITIALIZER;
+static pthread_t workers[PW_POOL_MAX];
+static size_t started = 0;            // workers created
+static size_t size = 1;               // threads a task may use, the caller included
+
+static pw_task current_task;
+static void *current_context;
+static size_t current_parts;
+static atomic_ulong generation = 0;   // bumped for each task
+static atomic_size_t remaining = 0;   // parts not yet finished
+static atomic_flag busy = ATOMIC_FLAG_INIT;  // a task is running
+
+static void *worker_main(void *argument) {
+    size_t index = (size_t)argument;  // this worker runs part index + 1
+    unsigned long seen = atomic_load(&generation);
+    for (;;) {
+        unsigned long now;
+        int spins = 0;
+        while ((now = atomic_load_explicit(&generation, memory_order_acquire)) == seen) {
+            if (++spins < PW_SPIN_ROUNDS) { sched_yield(); continue; }
+            pthread_mutex_lock(&lock);
+            while ((now = atomic_load_explicit(&generation, memory_order_acquire)) == seen) pthread_cond_wait(&wake, &lock);
+            pthread_mutex_unlock(&lock);
+            break;
+        }
+        seen = now;
+        if (index + 1 < current_parts) {
+            current_task(current_context, index + 1);
+            atomic_fetch_sub_explicit(&remaining, 1, memory_order_acq_rel);
+        }
+    }
+    return NULL;
+}
+
+size_t pw_pool_size(void) { return size; }
+
+size_t pw_pool_resize(size_t threads) {
+    if (threads < 1) threads = 1;
+    if (threads > PW_POOL_MAX) threads = PW_POOL_MAX;
+    pthread_mutex_lock(&lock);
+    while (started + 1 < threads) {
+        if (pthread_create(&workers[started], NULL, worker_main, (void *)started) != 0) break;
+        pthread_detach(workers[started]);
+        started++;
+    }
+    size = started + 1 < threads ? started + 1 : threads;
+    pthread_mutex_unlock(&lock);
+    return size;
+}
+
+void pw_pool_run(size_t parts, pw_task task, void *context) {
+    // With one part, one thread, or the pool busy with another caller's task (callers on
+    // several threads, or a task inside a task), the caller runs every part itself: the
+    // same parts, so the same result, just not in parallel.
+    if (parts <= 1 || size <= 1 || atomic_flag_test_and_set_explicit(&busy, memory_order_acquire)) {
+        for (size_t part = 0; part < parts; part++) task(context, part);
+        return;
+    }
+    if (parts > size) parts = size;
+    current_task = task;
+    current_context = context;
+    current_parts = parts;
+    // Every started worker wakes for each task; those beyond `parts` only acknowledge it.
+    atomic_store_explicit(&remaining, parts - 1, memory_order_release);
+    pthread_mutex_lock(&lock);
+    atomic_fetch_add_explicit(&generation, 1, memory_order_acq_rel);
+    pthread_cond_broadcast(&wake);
+    pthread_mutex_unlock(&lock);
+    task(context, 0);
+    while (atomic_load_explicit(&remaining, memory_order_acquire) != 0) sched_yield();
+    atomic_flag_clear_explicit(&busy, memory_order_release);
+}

@@ -12,6 +12,7 @@
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t wake = PTHREAD_COND_INITIALIZER;
 static pthread_t workers[PW_POOL_MAX];
+static unsigned long first_generation[PW_POOL_MAX];  // the generation current when each worker started
 static size_t started = 0;            // workers created
 static size_t size = 1;               // threads a task may use, the caller included
 
@@ -19,12 +20,15 @@ static pw_task current_task;
 static void *current_context;
 static size_t current_parts;
 static atomic_ulong generation = 0;   // bumped for each task
-static atomic_size_t remaining = 0;   // parts not yet finished
+static atomic_size_t remaining = 0;   // workers that have not finished (or skipped) the current task
 static atomic_flag busy = ATOMIC_FLAG_INIT;  // a task is running
 
+// Every started worker takes part in every task, running part index + 1 or, beyond the task's
+// parts, only acknowledging it: the caller waits for all of them, so no worker can still be
+// reading one task's fields when the next task writes them.
 static void *worker_main(void *argument) {
     size_t index = (size_t)argument;  // this worker runs part index + 1
-    unsigned long seen = atomic_load(&generation);
+    unsigned long seen = first_generation[index];  // set before the thread started: no task is missed
     for (;;) {
         unsigned long now;
         int spins = 0;
@@ -36,10 +40,8 @@ static void *worker_main(void *argument) {
             break;
         }
         seen = now;
-        if (index + 1 < current_parts) {
-            current_task(current_context, index + 1);
-            atomic_fetch_sub_explicit(&remaining, 1, memory_order_acq_rel);
-        }
+        if (index + 1 < current_parts) current_task(current_context, index + 1);
+        atomic_fetch_sub_explicit(&remaining, 1, memory_order_acq_rel);
     }
     return NULL;
 }
@@ -51,6 +53,7 @@ size_t pw_pool_resize(size_t threads) {
     if (threads > PW_POOL_MAX) threads = PW_POOL_MAX;
     pthread_mutex_lock(&lock);
     while (started + 1 < threads) {
+        first_generation[started] = atomic_load(&generation);  // tasks are issued under the lock
         if (pthread_create(&workers[started], NULL, worker_main, (void *)started) != 0) break;
         pthread_detach(workers[started]);
         started++;
@@ -72,9 +75,8 @@ void pw_pool_run(size_t parts, pw_task task, void *context) {
     current_task = task;
     current_context = context;
     current_parts = parts;
-    // Every started worker wakes for each task; those beyond `parts` only acknowledge it.
-    atomic_store_explicit(&remaining, parts - 1, memory_order_release);
     pthread_mutex_lock(&lock);
+    atomic_store_explicit(&remaining, started, memory_order_release);
     atomic_fetch_add_explicit(&generation, 1, memory_order_acq_rel);
     pthread_cond_broadcast(&wake);
     pthread_mutex_unlock(&lock);

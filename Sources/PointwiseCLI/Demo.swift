@@ -64,7 +64,7 @@ struct Demo: ParsableCommand {
         }
         let error = try Reference.normalizedError(output, reference)
         print("   naive (direct loop, Double accumulation): median \(formatSeconds(naive.median))  min \(formatSeconds(naive.minimum))")
-        print("   GEMM  (one cblas_sgemm):                  median \(formatSeconds(engine.median))  min \(formatSeconds(engine.minimum))  \(fixed(gemm.flops / engine.median / 1e9, 1)) GFLOP/s")
+        print("   GEMM  (one cblas_sgemm per thread):       median \(formatSeconds(engine.median))  min \(formatSeconds(engine.minimum))  \(fixed(gemm.flops / engine.median / 1e9, 1)) GFLOP/s")
         print("   speedup (median / median): \(fixed(naive.median / engine.median, 1))x")
         print("   max error: max|y − naive| / max|naive| = \(error)")
         #if DEBUG

@@ -72,11 +72,4 @@ struct Demo: ParsableCommand {
         #endif
     }
 
-    private var buildKind: String {
-        #if DEBUG
-        return "debug"
-        #else
-        return "release"
-        #endif
-    }
 }

@@ -52,3 +52,12 @@ func fixed(_ x: Double, _ digits: Int) -> String {
     while fraction.count < digits { fraction = "0" + fraction }
     return (x < 0 ? "-" : "") + String(whole) + (digits > 0 ? "." + fraction : "")
 }
+
+/// "release" or "debug": timings mean something only in the former.
+let buildKind: String = {
+    #if DEBUG
+    return "debug"
+    #else
+    return "release"
+    #endif
+}()

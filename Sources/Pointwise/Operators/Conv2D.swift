@@ -20,13 +20,13 @@
 /// Like an XNNPACK operator, a `Conv2D` is created once, prepared for an input
 /// shape (which sizes its workspace, kept and reused), then run many times.
 public final class Conv2D: Layer, ParallelWork {
-    public let inChannels: Int
-    public let outChannels: Int
-    public let kernel: Size2D
-    public let stride: Size2D
-    public let padding: Padding2D
-    public let dilation: Size2D
-    public let groups: Int
+    public var inChannels: Int { geometry.inChannels }
+    public var outChannels: Int { geometry.outChannels }
+    public var kernel: Size2D { geometry.kernel }
+    public var stride: Size2D { geometry.stride }
+    public var padding: Padding2D { geometry.padding }
+    public var dilation: Size2D { geometry.dilation }
+    public var groups: Int { geometry.groups }
     public let activation: Activation
     /// PyTorch module path, for summaries (e.g. `layer1.0.conv1`).
     public var name: String
@@ -116,13 +116,6 @@ public final class Conv2D: Layer, ParallelWork {
             (finalWeight, finalBias) = (folded.weight, folded.bias)
         }
         self.geometry = geometry
-        self.inChannels = inChannels
-        self.outChannels = outChannels
-        self.kernel = kernel
-        self.stride = stride
-        self.padding = padding
-        self.dilation = dilation
-        self.groups = groups
         self.activation = activation
         self.name = name
         self.bias = finalBias?.scalars

@@ -3,7 +3,7 @@
 /// `Linear` after `flatten` expects. (With H = W = 1 this is a plain copy.)
 public final class Flatten: Layer {
     public var name: String
-    private var prepared: (input: [Int], output: [Int])?
+    private var shapes = ShapeCache()
 
     public init(name: String = "") { self.name = name }
 
@@ -13,14 +13,12 @@ public final class Flatten: Layer {
     }
 
     public func prepare(forInput shape: [Int]) throws -> [Int] {
-        if let prepared, prepared.input == shape { return prepared.output }
-        let output = try outputShape(forInput: shape)
-        prepared = (shape, output)
-        return output
+        if let output = shapes.cached(shape) { return output }
+        return shapes.remember(shape, try outputShape(forInput: shape))
     }
 
     public func run(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, outputRowStride ldy: Int) {
-        let input = prepared!.input
+        let input = shapes.input!
         let (h, w, c) = (input[1], input[2], input[3])
         for n in 0..<input[0] {
             for p in 0..<(h * w) {

@@ -10,7 +10,7 @@ public final class Linear: Layer {
     public var kernelPath: KernelPath = .lowered
     let weight: [Float]
     let bias: [Float]?
-    private var prepared: (input: [Int], output: [Int])?
+    private var shapes = ShapeCache()
 
     public init(inFeatures: Int, outFeatures: Int, weight: Tensor, bias: Tensor? = nil,
                 activation: Activation = .identity, name: String = "") throws {
@@ -34,7 +34,7 @@ public final class Linear: Layer {
     }
 
     public func outputShape(forInput shape: [Int]) throws -> [Int] {
-        if let prepared, prepared.input == shape { return prepared.output }
+        if let output = shapes.cached(shape) { return output }
         let flat = shape.count == 2 || (shape.count == 4 && shape[1] == 1 && shape[2] == 1)
         guard flat, shape.last == inFeatures, shape.allSatisfy({ $0 >= 1 }) else {
             throw PointwiseError.shapeMismatch(what: "Linear input shape" + (name.isEmpty ? "" : " of \(name)"),
@@ -45,14 +45,12 @@ public final class Linear: Layer {
     }
 
     public func prepare(forInput shape: [Int]) throws -> [Int] {
-        if let prepared, prepared.input == shape { return prepared.output }
-        let output = try outputShape(forInput: shape)
-        prepared = (shape, output)
-        return output
+        if let output = shapes.cached(shape) { return output }
+        return shapes.remember(shape, try outputShape(forInput: shape))
     }
 
     public func run(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, outputRowStride ldy: Int) {
-        let batch = prepared!.input[0]
+        let batch = shapes.input![0]
         if kernelPath == .naive {
             for b in 0..<batch {
                 for o in 0..<outFeatures {

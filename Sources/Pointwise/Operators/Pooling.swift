@@ -25,7 +25,7 @@ public final class Pool2D: Layer {
     public let padding: Size2D
     public let ceilMode: Bool
     public var name: String
-    private var prepared: (input: [Int], output: [Int])?
+    private var shapes = ShapeCache()
 
     /// `stride` defaults to the kernel size, as in PyTorch.
     public init(_ mode: Mode, kernel: Size2D, stride: Size2D? = nil, padding: Size2D = Size2D(0),
@@ -50,7 +50,7 @@ public final class Pool2D: Layer {
     }
 
     public func outputShape(forInput shape: [Int]) throws -> [Int] {
-        if let prepared, prepared.input == shape { return prepared.output }
+        if let output = shapes.cached(shape) { return output }
         let (n, h, w, c) = try nhwc(shape, for: "pool")
         guard h + 2 * padding.height >= kernel.height, w + 2 * padding.width >= kernel.width else {
             throw PointwiseError.shapeMismatch(what: "padded input size for pool kernel \(kernel)",
@@ -62,14 +62,12 @@ public final class Pool2D: Layer {
     }
 
     public func prepare(forInput shape: [Int]) throws -> [Int] {
-        if let prepared, prepared.input == shape { return prepared.output }
-        let output = try outputShape(forInput: shape)
-        prepared = (shape, output)
-        return output
+        if let output = shapes.cached(shape) { return output }
+        return shapes.remember(shape, try outputShape(forInput: shape))
     }
 
     public func run(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, outputRowStride ldy: Int) {
-        let (input, output) = prepared!
+        let (input, output) = (shapes.input!, shapes.output)
         let (h, w, c) = (input[1], input[2], input[3])
         for n in 0..<output[0] {
             for oh in 0..<output[1] {
@@ -119,7 +117,7 @@ public final class Pool2D: Layer {
 /// Global average pooling (`AdaptiveAvgPool2d(1)`): x: [N, H, W, C] -> [N, 1, 1, C].
 public final class GlobalAveragePool: Layer {
     public var name: String
-    private var prepared: (input: [Int], output: [Int])?
+    private var shapes = ShapeCache()
 
     public init(name: String = "") { self.name = name }
 
@@ -129,14 +127,12 @@ public final class GlobalAveragePool: Layer {
     }
 
     public func prepare(forInput shape: [Int]) throws -> [Int] {
-        if let prepared, prepared.input == shape { return prepared.output }
-        let output = try outputShape(forInput: shape)
-        prepared = (shape, output)
-        return output
+        if let output = shapes.cached(shape) { return output }
+        return shapes.remember(shape, try outputShape(forInput: shape))
     }
 
     public func run(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, outputRowStride ldy: Int) {
-        let input = prepared!.input
+        let input = shapes.input!
         let (pixels, c) = (input[1] * input[2], input[3])
         let scale = 1 / Float(pixels)
         for n in 0..<input[0] {

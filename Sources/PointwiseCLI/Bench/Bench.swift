@@ -108,14 +108,6 @@ struct Bench: ParsableCommand {
         if let json { try report.writeJSON(to: json); print("wrote \(json)") }
         if let csv { try report.writeCSV(to: csv); print("wrote \(csv)") }
     }
-
-    private var buildKind: String {
-        #if DEBUG
-        return "debug"
-        #else
-        return "release"
-        #endif
-    }
 }
 
 /// The scaling sweep: 1x1 convolutions C→C on S×S maps, batch 1.

@@ -16,6 +16,9 @@
 /// - **any other kernel**: im2col into the workspace (see `Im2col`), then one
 ///   SGEMM per group, K = KH·KW·Cin/groups.
 /// Bias and activation are applied in one pass over the output (`Epilogue`).
+/// On T threads (`BLASRuntime.setThreadCount`) each thread takes a block of output rows
+/// (or of output channels, when there are few rows) and runs that block's gather or
+/// im2col, GEMM and epilogue: one SGEMM per group per thread, still on the input itself.
 ///
 /// Like an XNNPACK operator, a `Conv2D` is created once, prepared for an input
 /// shape (which sizes its workspace, kept and reused), then run many times.
@@ -247,8 +250,11 @@ public final class Conv2D: Layer, ParallelWork {
                     split = .outputRows
                     parts = ThreadPool.parts(rows: outputShape[0] * outputHeight, macs: macs, minimumRows: 2)
                 case .stridedPointwise, .im2col:
-                    parts = ThreadPool.parts(rows: m, macs: macs)
-                    tileRows = max(1, workspace.storage.count / parts / (kGroup * groups))
+                    // Each part needs a slice of at least one row (the workspace may have been
+                    // sized for fewer threads).
+                    let rowLength = kGroup * groups
+                    parts = max(1, min(ThreadPool.parts(rows: m, macs: macs), workspace.storage.count / rowLength))
+                    tileRows = max(1, workspace.storage.count / parts / rowLength)
                 }
                 job = Job(x: x, y: y, ldy: ldy, beta: beta, accumulate: accumulate, weights: packed.baseAddress!, bias: bias,
                           isa: .current,

@@ -201,3 +201,72 @@ void pw_depthwise(pw_isa isa, DEPTHWISE_PARAMETERS) {
     depthwise_portable(x, batch, height, width, channels, w, kernel_h, kernel_w, stride_h, stride_w, pad_top, pad_left,
                        dilation_h, dilation_w, bias, a, y, out_h, out_w, ldy, accumulate, row_begin, row_end);
 }
+
+// MARK: Max pooling
+
+#define MAX_POOL_PARAMETERS \
+    const float *x, size_t height, size_t width, size_t channels, size_t kernel_h, size_t kernel_w, \
+    size_t stride_h, size_t stride_w, size_t pad_h, size_t pad_w, float *y, size_t out_h, size_t out_w, \
+    size_t ldy, size_t row_begin, size_t row_end
+
+// For output row r and column ow: the window clipped to the input, rows [h0, h1), columns [w0, w1).
+#define MAX_POOL_LOOP(BODY) \
+    for (size_t r = row_begin; r < row_end; r++) { \
+        size_t n = r / out_h, oh = r % out_h; \
+        long top = (long)(oh * stride_h) - (long)pad_h; \
+        size_t h0 = top < 0 ? 0 : (size_t)top; \
+        size_t h1 = (size_t)(top + (long)kernel_h) < height ? (size_t)(top + (long)kernel_h) : height; \
+        for (size_t ow = 0; ow < out_w; ow++) { \
+            long left = (long)(ow * stride_w) - (long)pad_w; \
+            size_t w0 = left < 0 ? 0 : (size_t)left; \
+            size_t w1 = (size_t)(left + (long)kernel_w) < width ? (size_t)(left + (long)kernel_w) : width; \
+            float *out = y + ((n * out_h + oh) * out_w + ow) * ldy; \
+            const float *image = x + n * height * width * channels; \
+            BODY \
+        } \
+    }
+
+static void max_pool_portable(MAX_POOL_PARAMETERS) {
+    MAX_POOL_LOOP(
+        for (size_t c = 0; c < channels; c++) {
+            float best = image[(h0 * width + w0) * channels + c];
+            for (size_t ih = h0; ih < h1; ih++)
+                for (size_t iw = w0; iw < w1; iw++) {
+                    float v = image[(ih * width + iw) * channels + c];
+                    best = v > best ? v : best;
+                }
+            out[c] = best;
+        }
+    )
+}
+
+#if PW_X86
+PW_AVX512 static void max_pool_avx512(MAX_POOL_PARAMETERS) {
+    size_t tail = channels % 16;
+    __mmask16 mask = (__mmask16)((1u << tail) - 1u);
+    MAX_POOL_LOOP(
+        for (size_t c = 0; c < channels; c += 16) {
+            __mmask16 k = c + 16 <= channels ? (__mmask16)0xFFFF : mask;
+            __m512 best = _mm512_maskz_loadu_ps(k, image + (h0 * width + w0) * channels + c);
+            for (size_t ih = h0; ih < h1; ih++)
+                for (size_t iw = w0; iw < w1; iw++)
+                    best = _mm512_max_ps(best, _mm512_maskz_loadu_ps(k, image + (ih * width + iw) * channels + c));
+            _mm512_mask_storeu_ps(out + c, k, best);
+        }
+    )
+}
+#endif
+
+void pw_max_pool(pw_isa isa, MAX_POOL_PARAMETERS) {
+#if PW_X86
+    if (isa == PW_ISA_AVX512) {
+        max_pool_avx512(x, height, width, channels, kernel_h, kernel_w, stride_h, stride_w, pad_h, pad_w,
+                        y, out_h, out_w, ldy, row_begin, row_end);
+        return;
+    }
+#else
+    (void)isa;
+#endif
+    max_pool_portable(x, height, width, channels, kernel_h, kernel_w, stride_h, stride_w, pad_h, pad_w,
+                      y, out_h, out_w, ldy, row_begin, row_end);
+}

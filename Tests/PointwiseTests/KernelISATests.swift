@@ -73,6 +73,17 @@ struct KernelISATests {
         }
     }
 
+    @Test("max pool (masked channel tail, padding, ceil mode): exact", arguments: supported)
+    func maxPool(isa: KernelISA) throws {
+        for (channels, kernel, stride, padding, ceilMode) in [(5, 3, 2, 1, false), (19, 3, 1, 1, true), (32, 2, 2, 0, true), (40, 3, 2, 0, true)] {
+            let x = try Tensor(randomUniform: [2, 9, 8, channels], seed: UInt64(channels))
+            let pool = try Pool2D(.max, kernel: Size2D(kernel), stride: Size2D(stride), padding: Size2D(padding), ceilMode: ceilMode)
+            let expected = try Reference.maxPool(x, kernel: Size2D(kernel), stride: Size2D(stride), padding: Size2D(padding),
+                                                 ceilMode: ceilMode)
+            #expect(try KernelISA.with(isa) { try pool(x) } == expected, "\(isa) C=\(channels)")
+        }
+    }
+
     @Test("asking for an ISA the CPU lacks is refused; an override is scoped to its task")
     func unsupported() throws {
         if KernelISA.best != .avx512 {

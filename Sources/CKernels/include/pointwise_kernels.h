@@ -43,6 +43,14 @@ void pw_depthwise(pw_isa isa, const float *x, size_t batch, size_t height, size_
                   float *y, size_t out_h, size_t out_w, size_t ldy, int accumulate,
                   size_t row_begin, size_t row_end);
 
+/// Max pooling, NHWC: y[n, oh, ow, c] = max over the window rows [oh*stride_h - pad_h, + kernel_h)
+/// and columns [ow*stride_w - pad_w, + kernel_w), clipped to the input (every window must hold
+/// at least one input pixel). Output pixel rows are ldy floats apart; computes the output rows
+/// r = n*out_h + oh in [row_begin, row_end) only.
+void pw_max_pool(pw_isa isa, const float *x, size_t height, size_t width, size_t channels,
+                 size_t kernel_h, size_t kernel_w, size_t stride_h, size_t stride_w, size_t pad_h, size_t pad_w,
+                 float *y, size_t out_h, size_t out_w, size_t ldy, size_t row_begin, size_t row_end);
+
 #ifdef __cplusplus
 }
 #endif

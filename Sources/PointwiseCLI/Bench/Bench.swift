@@ -131,7 +131,7 @@ enum BenchSweep {
         var y = try Tensor(zeros: [1, spatial, spatial, channels])
         let (_, calls) = try BLASRuntime.shared.withThreadLimit(1) { try GEMMTrace.record { try conv.forward(x, into: &y) } }
         let (engine, bare) = try BenchMeasurement.withBareSGEMM(calls) { bare in
-            try BenchRepetitions.timeAlternating({ try conv.forward(x, into: &y) }, bare)
+            try BenchRepetitions.timeEngineThenBare({ try conv.forward(x, into: &y) }, bare)
         }
         return SweepPoint(spatial: spatial, channels: channels, flops: 2 * Double(macs),
                           naive_median_s: naive[key]?.median, engine_median_s: engine.median,

@@ -1,3 +1,4 @@
+import Foundation
 import Pointwise
 
 /// How many times things run: stated in the report.
@@ -8,28 +9,19 @@ enum BenchRepetitions {
     static let maximumRuns = 200
     static let naiveRuns = 3
     static let naiveTimeBudget = 1.0
-    static let description = (engine: "after \(warmup) warm-up runs: repeated until \(minimumTime) s and at least \(minimumRuns) runs, at most \(maximumRuns), alternating run by run with the bare SGEMM of the same shapes so both see the same machine state",
+    /// OpenBLAS 0.3.21's idle threads spin for about 2^28 cycles (~0.1 s) before they sleep;
+    /// measuring the engine while they spin would charge it for their cycles.
+    static let idlePause = 0.2
+    static let description = (engine: "after a \(idlePause) s pause (OpenBLAS's worker threads, busy after a multithreaded bare SGEMM, go back to sleep) and \(warmup) warm-up runs: repeated until \(minimumTime) s and at least \(minimumRuns) runs, at most \(maximumRuns); then the bare SGEMM the same way",
                               naive: "1 run, up to \(naiveRuns) while under \(naiveTimeBudget) s in all; measured once, at the first thread count (single-threaded Swift loop)",
                               bareSGEMM: "as the engine")
 
-    /// Like `time`, for two things run alternately (engine, then its bare SGEMM), so noise from a
-    /// shared machine lands on both; the time budget counts the first.
-    static func timeAlternating(_ first: () throws -> Void, _ second: (() throws -> Void)?) throws -> (Timings, Timings?) {
-        guard let second else { return (try time(first), nil) }
-        for _ in 0..<warmup { try first(); try second() }
-        var samples: ([Double], [Double]) = ([], [])
-        var total = 0.0
-        while samples.0.count < maximumRuns && (total < minimumTime || samples.0.count < minimumRuns) {
-            var start = Timings.now()
-            try first()
-            let elapsed = Timings.now() - start
-            samples.0.append(elapsed)
-            total += elapsed
-            start = Timings.now()
-            try second()
-            samples.1.append(Timings.now() - start)
-        }
-        return (Timings(samples: samples.0), Timings(samples: samples.1))
+    /// Times the engine, then its bare SGEMM (if any), each with `time`, the engine after
+    /// `idlePause` so that OpenBLAS threads left spinning by an earlier bare SGEMM are asleep.
+    static func timeEngineThenBare(_ engine: () throws -> Void, _ bare: (() throws -> Void)?) throws -> (Timings, Timings?) {
+        usleep(useconds_t(idlePause * 1e6))
+        let engineTimings = try time(engine)
+        return (engineTimings, try bare.map { try time($0) })
     }
 
     /// Warm-up, then runs until both the time and the run-count minimums are met.
@@ -158,7 +150,7 @@ enum BenchMeasurement {
         var y = try Tensor(zeros: outputShape)
         let (_, calls) = try BLASRuntime.shared.withThreadLimit(1) { try GEMMTrace.record { try layer.forward(x, into: &y) } }
         let (engine, bare) = try withBareSGEMM(calls) { bare in
-            try BenchRepetitions.timeAlternating({ try layer.forward(x, into: &y) }, bare)
+            try BenchRepetitions.timeEngineThenBare({ try layer.forward(x, into: &y) }, bare)
         }
         var rows: [LayerSummary] = []
         try layer.summarize(inputShape: x.shape, into: &rows)

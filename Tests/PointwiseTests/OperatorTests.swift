@@ -67,6 +67,19 @@ struct OperatorTests {
         }
     }
 
+    @Test("max pool and depthwise split across two threads give the single-thread result exactly")
+    func threadedPoolAndDepthwise() throws {
+        let x = try Tensor(randomUniform: [2, 57, 56, 64], seed: 12)
+        let pool = try Pool2D(.max, kernel: 3, stride: 2, padding: 1)
+        let depthwise = try Conv2D(inChannels: 64, outChannels: 64, kernel: 3, stride: 1, padding: 1, groups: 64, seed: 3)
+        for layer in [pool, depthwise] as [Layer] {
+            let one = try BLASRuntime.shared.withThreadLimit(1) { try layer(x) }
+            let two = try BLASRuntime.shared.withThreadLimit(2) { try layer(x) }
+            #expect(one == two)
+        }
+        #expect(try pool(x) == Reference.maxPool(x, kernel: 3, stride: 2, padding: Size2D(1)))
+    }
+
     @Test("ceil_mode output sizes match PyTorch's (GoogLeNet: 112 → 56 → 28 → 14 → 7)")
     func ceilModeSizes() throws {
         let pool = try Pool2D(.max, kernel: 3, stride: 2, ceilMode: true)

@@ -248,7 +248,8 @@ public final class Conv2D: Layer, ParallelWork {
                     if parts == 1 && columnParts > 1 { (split, parts) = (.columns, columnParts) }
                 case .depthwise:
                     split = .outputRows
-                    parts = ThreadPool.parts(rows: outputShape[0] * outputHeight, macs: macs, minimumRows: 2)
+                    // Depthwise does ~9 MACs per output value: count its work as 4x (memory-bound).
+                    parts = ThreadPool.parts(rows: outputShape[0] * outputHeight, macs: 4 * macs, minimumRows: 2)
                 case .stridedPointwise, .im2col:
                     // Each part needs a slice of at least one row (the workspace may have been
                     // sized for fewer threads).

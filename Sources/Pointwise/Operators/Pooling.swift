@@ -12,7 +12,7 @@ func pooledSize(_ size: Int, kernel: Int, stride: Int, padding: Int, ceilMode: B
 
 /// Max or average pooling over KH×KW windows on NHWC, PyTorch's `MaxPool2d` / `AvgPool2d`.
 /// x: [N, H, W, C] -> [N, H', W', C]
-public final class Pool2D: Layer {
+public final class Pool2D: Layer, ParallelWork {
     public enum Mode: Sendable, Equatable {
         case max
         /// `countIncludePad`: divide by the window size including padding (PyTorch's default), or by
@@ -72,9 +72,12 @@ public final class Pool2D: Layer {
         let (input, output) = (shapes.input!, shapes.output)
         let (h, w, c) = (input[1], input[2], input[3])
         guard case .average(let countIncludePad) = mode else {
-            // Max: C kernel, 16 channels at a time with AVX-512.
-            pw_max_pool(KernelISA.current.kernelValue, x, h, w, c, kernel.height, kernel.width, stride.height, stride.width,
-                        padding.height, padding.width, y, output[1], output[2], ldy, 0, output[0] * output[1])
+            // Max: C kernel, 16 channels at a time with AVX-512, output rows split across threads.
+            let rows = output[0] * output[1]
+            maxJob = MaxJob(x: x, y: y, ldy: ldy, isa: .current)
+            ThreadPool.run(parts: ThreadPool.parts(rows: rows, macs: 4 * rows * output[2] * c * kernel.height * kernel.width,
+                                                   minimumRows: 2), self)
+            maxJob = nil
             return
         }
         for n in 0..<output[0] {
@@ -102,6 +105,23 @@ public final class Pool2D: Layer {
                 }
             }
         }
+    }
+
+    /// One max-pool call's pointers, stored while its parts run (see `ThreadPool.run`).
+    private struct MaxJob {
+        let x: UnsafePointer<Float>
+        let y: UnsafeMutablePointer<Float>
+        let ldy: Int
+        let isa: KernelISA
+    }
+    private var maxJob: MaxJob?
+
+    func runPart(_ part: Int, of parts: Int) {
+        let (job, input, output) = (maxJob!, shapes.input!, shapes.output)
+        let rows = ThreadPool.range(part, of: parts, count: output[0] * output[1])
+        pw_max_pool(job.isa.kernelValue, job.x, input[1], input[2], input[3], kernel.height, kernel.width,
+                    stride.height, stride.width, padding.height, padding.width, job.y, output[1], output[2], job.ldy,
+                    rows.lowerBound, rows.upperBound)
     }
 
     public func summarize(inputShape: [Int], into rows: inout [LayerSummary]) throws {

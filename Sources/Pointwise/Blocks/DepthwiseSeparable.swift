@@ -5,10 +5,10 @@
 ///     pointwise 1x1 Cin→Cout, BN, ReLU                  (one SGEMM, ~95% of the block's MACs)
 ///
 /// Names: `\(prefix).depthwise.0` (conv), `.depthwise.1` (BN), `.pointwise.0`, `.pointwise.1`.
-public final class DepthwiseSeparable: Layer {
+public final class DepthwiseSeparable: LayerWrapper {
     public let depthwise: Conv2D
     public let pointwise: Conv2D
-    private let body: Sequential
+    public let body: Layer
 
     public init(_ parameters: ParameterSource, prefix: String, inChannels: Int, outChannels: Int, stride: Int) throws {
         depthwise = try parameters.convBatchNorm(conv: "\(prefix).depthwise.0", bn: "\(prefix).depthwise.1",
@@ -18,15 +18,4 @@ public final class DepthwiseSeparable: Layer {
                                                  inChannels, outChannels, kernel: 1, activation: .relu)
         body = Sequential([depthwise, pointwise])
     }
-
-    public func outputShape(forInput shape: [Int]) throws -> [Int] { try body.outputShape(forInput: shape) }
-    public func prepare(forInput shape: [Int]) throws -> [Int] { try body.prepare(forInput: shape) }
-    public func run(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, outputRowStride: Int) {
-        body.run(x, into: y, outputRowStride: outputRowStride)
-    }
-    public func summarize(inputShape: [Int], into rows: inout [LayerSummary]) throws {
-        try body.summarize(inputShape: inputShape, into: &rows)
-    }
-    public func addMemoryUse(to use: inout MemoryUse) { body.addMemoryUse(to: &use) }
-    public var sublayers: [Layer] { [body] }
 }

@@ -7,7 +7,7 @@
 ///     branch4: 3x3 max pool (stride 1) → 1x1     ┘ of the output: no concat copy
 ///
 /// Every convolution is torchvision's `BasicConv2d`: conv (no bias) + BatchNorm (eps 0.001) + ReLU.
-public final class InceptionModule: Layer {
+public final class InceptionModule: LayerWrapper {
     /// The kernel of branch 3. torchvision's GoogLeNet uses 3x3 there (a known deviation
     /// from the paper, kept so its trained weights load); the paper uses 5x5.
     public enum Branch3Kernel: Int, Sendable {
@@ -16,6 +16,7 @@ public final class InceptionModule: Layer {
     }
 
     public let concat: ChannelConcat
+    public var body: Layer { concat }
 
     public init(_ parameters: ParameterSource, prefix: String, inChannels: Int, ch1x1: Int, ch3x3Reduce: Int, ch3x3: Int,
                 ch5x5Reduce: Int, ch5x5: Int, poolProjection: Int, branch3Kernel: Branch3Kernel = .torchvision3x3) throws {
@@ -34,15 +35,4 @@ public final class InceptionModule: Layer {
                         try basic("branch4.1", inChannels, poolProjection, kernel: 1)]),
         ])
     }
-
-    public func outputShape(forInput shape: [Int]) throws -> [Int] { try concat.outputShape(forInput: shape) }
-    public func prepare(forInput shape: [Int]) throws -> [Int] { try concat.prepare(forInput: shape) }
-    public func run(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, outputRowStride: Int) {
-        concat.run(x, into: y, outputRowStride: outputRowStride)
-    }
-    public func summarize(inputShape: [Int], into rows: inout [LayerSummary]) throws {
-        try concat.summarize(inputShape: inputShape, into: &rows)
-    }
-    public func addMemoryUse(to use: inout MemoryUse) { concat.addMemoryUse(to: &use) }
-    public var sublayers: [Layer] { [concat] }
 }

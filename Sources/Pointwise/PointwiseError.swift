@@ -7,8 +7,6 @@ public enum PointwiseError: Error, Equatable, CustomStringConvertible {
     case shapeMismatch(what: String, expected: String, actual: String)
     /// A scalar option is outside its domain.
     case invalidArgument(name: String, value: String, requirement: String)
-    /// The BLAS library refused a request (for example a thread count).
-    case blas(String)
     /// LAPACK reported an error.
     case lapack(String)
     /// A file that cannot be read as what it claims to be.
@@ -23,8 +21,6 @@ public enum PointwiseError: Error, Equatable, CustomStringConvertible {
             return "\(what): expected \(expected), got \(actual)"
         case let .invalidArgument(name, value, requirement):
             return "\(name) must be \(requirement), got \(value)"
-        case let .blas(message):
-            return "BLAS: \(message)"
         case let .lapack(message):
             return "LAPACK: \(message)"
         case let .file(path, problem):
@@ -33,6 +29,15 @@ public enum PointwiseError: Error, Equatable, CustomStringConvertible {
             return "\(path) does not fit \(network) (\(problems.count) problem\(problems.count == 1 ? "" : "s")):\n"
                 + problems.map { "  " + $0 }.joined(separator: "\n")
         }
+    }
+}
+
+extension String {
+    /// The string without trailing spaces, tabs or newlines.
+    func trimmingTrailingWhitespace() -> String {
+        var result = self
+        while let last = result.last, last.isWhitespace { result.removeLast() }
+        return result
     }
 }
 

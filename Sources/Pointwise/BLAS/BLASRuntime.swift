@@ -126,11 +126,3 @@ private struct DynamicCoreEntryPoints {
             initialize: unsafeBitCast(initialize, to: (@convention(c) () -> Void).self))
     }
 }
-
-extension String {
-    fileprivate func trimmingTrailingWhitespace() -> String {
-        var result = self
-        while let last = result.last, last.isWhitespace { result.removeLast() }
-        return result
-    }
-}

@@ -86,7 +86,8 @@ public enum LowRankFactorization {
             guard let shape = outputShapes[conv.name] else { continue }
             let pixels = shape[0] * shape[1] * shape[2]
             let (cin, cout) = (conv.inChannels, conv.outChannels)
-            let svd = try SingularValueDecomposition(matrix: conv.pointwiseWeightMatrix(), rows: cout, columns: cin)
+            let weight = conv.pointwiseWeightMatrix()
+            let svd = try SingularValueDecomposition(matrix: weight, rows: cout, columns: cin)
             let rank = try Self.rank(keeping: energy, of: svd.singularValues)
             let (reduce, expand) = try factors(svd, rank: rank, of: conv)
             let saves = rank * (cin + cout) < cin * cout
@@ -94,7 +95,7 @@ public enum LowRankFactorization {
                 name: conv.name, inChannels: cin, outChannels: cout, pixels: pixels, rank: saves ? rank : nil,
                 requestedRank: rank, macsBefore: pixels * cin * cout, macsAfter: pixels * cin * cout,
                 parametersBefore: cin * cout + cout, parametersAfter: cin * cout + cout,
-                weightError: relativeError(conv.pointwiseWeightMatrix(), reconstructed: reduce, expand),
+                weightError: relativeError(weight, reconstructed: reduce, expand),
                 energyKept: energyKept(svd.singularValues, rank: rank))
             if saves {
                 decision.macsAfter = pixels * rank * (cin + cout)

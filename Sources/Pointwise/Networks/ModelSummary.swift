@@ -29,7 +29,7 @@ public struct ModelSummary: Sendable {
             cells.enumerated().map { i, cell in
                 let pad = String(repeating: " ", count: widths[i] - cell.count)
                 return (i == 3 || i == 4) ? pad + cell : cell + pad
-            }.joined(separator: "  ").trimmingTrailingSpaces()
+            }.joined(separator: "  ").trimmingTrailingWhitespace()
         }
         var lines = ["\(network), input \(describe(inputShape)) (NHWC)", format(header),
                      String(repeating: "-", count: widths.reduce(0, +) + 2 * (widths.count - 1))]
@@ -60,13 +60,5 @@ public struct ModelSummary: Sendable {
         let decimals = text.split(separator: ".").last?.count ?? 0
         if decimals < digits { text += String(repeating: "0", count: digits - decimals) }
         return text
-    }
-}
-
-extension String {
-    fileprivate func trimmingTrailingSpaces() -> String {
-        var result = self
-        while result.last == " " { result.removeLast() }
-        return result
     }
 }

@@ -9,6 +9,9 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        // ONNX import: onnx.proto's messages (Sources/Pointwise/Importers/ONNX/Generated, made by
+        // Scripts/generate-onnx-proto.sh).
+        .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
         // Counts heap allocations (LD_PRELOAD on Linux) for `pointwise allocations`.
         .package(url: "https://github.com/ordo-one/malloc-interposer", from: "1.6.1"),
     ],
@@ -22,12 +25,13 @@ let package = Package(
                 .brew(["openblas"]),
             ]
         ),
-        // Epilogue and depthwise kernels in C, compiled for AVX-512, AVX2 and portable C and
-        // chosen at run time (Swift code is compiled for the baseline ISA).
+        // The C kernels (epilogue, element-wise, depthwise, pooling, LRN, softmax, transpose) compiled
+        // for AVX-512, AVX2 and portable C and chosen at run time (Swift code is compiled for the
+        // baseline ISA); the thread pool.
         .target(name: "CKernels"),
         .target(
             name: "Pointwise",
-            dependencies: ["CBLAS", "CKernels"]
+            dependencies: ["CBLAS", "CKernels", .product(name: "SwiftProtobuf", package: "swift-protobuf")]
         ),
         .executableTarget(
             name: "PointwiseCLI",

@@ -13,19 +13,22 @@ static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t wake = PTHREAD_COND_INITIALIZER;
 static pthread_t workers[PW_POOL_MAX];
 static unsigned long first_generation[PW_POOL_MAX];  // the generation current when each worker started
-static size_t started = 0;            // workers created
-static size_t size = 1;               // threads a task may use, the caller included
+static size_t started = 0;            // workers created (changed under the lock)
+static atomic_size_t size = 1;        // threads a task may use, the caller included
 
 static pw_task current_task;
 static void *current_context;
 static size_t current_parts;
+static size_t current_threads;        // threads running parts of the current task (the caller and workers 0..T-2)
 static atomic_ulong generation = 0;   // bumped for each task
 static atomic_size_t remaining = 0;   // workers that have not finished (or skipped) the current task
 static atomic_flag busy = ATOMIC_FLAG_INIT;  // a task is running
 
-// Every started worker takes part in every task, running part index + 1 or, beyond the task's
-// parts, only acknowledging it: the caller waits for all of them, so no worker can still be
-// reading one task's fields when the next task writes them.
+// Every started worker takes part in every task: with T = current_threads, worker `index` runs
+// parts index + 1, index + 1 + T, … (the caller runs 0, T, 2T, …), so a task of any number of
+// parts runs completely whatever the pool's size; a worker with no part only acknowledges. The
+// caller waits for all of them, so no worker can still be reading one task's fields when the
+// next task writes them.
 static void *worker_main(void *argument) {
     size_t index = (size_t)argument;  // this worker runs part index + 1
     unsigned long seen = first_generation[index];  // set before the thread started: no task is missed
@@ -40,13 +43,14 @@ static void *worker_main(void *argument) {
             break;
         }
         seen = now;
-        if (index + 1 < current_parts) current_task(current_context, index + 1);
+        if (index + 1 < current_threads)
+            for (size_t part = index + 1; part < current_parts; part += current_threads) current_task(current_context, part);
         atomic_fetch_sub_explicit(&remaining, 1, memory_order_acq_rel);
     }
     return NULL;
 }
 
-size_t pw_pool_size(void) { return size; }
+size_t pw_pool_size(void) { return atomic_load_explicit(&size, memory_order_relaxed); }
 
 size_t pw_pool_resize(size_t threads) {
     if (threads < 1) threads = 1;
@@ -58,29 +62,32 @@ size_t pw_pool_resize(size_t threads) {
         pthread_detach(workers[started]);
         started++;
     }
-    size = started + 1 < threads ? started + 1 : threads;
+    size_t now = started + 1 < threads ? started + 1 : threads;
+    atomic_store_explicit(&size, now, memory_order_relaxed);
     pthread_mutex_unlock(&lock);
-    return size;
+    return now;
 }
 
 void pw_pool_run(size_t parts, pw_task task, void *context) {
     // With one part, one thread, or the pool busy with another caller's task (callers on
     // several threads, or a task inside a task), the caller runs every part itself: the
     // same parts, so the same result, just not in parallel.
-    if (parts <= 1 || size <= 1 || atomic_flag_test_and_set_explicit(&busy, memory_order_acquire)) {
+    if (parts <= 1 || pw_pool_size() <= 1 || atomic_flag_test_and_set_explicit(&busy, memory_order_acquire)) {
         for (size_t part = 0; part < parts; part++) task(context, part);
         return;
     }
-    if (parts > size) parts = size;
+    pthread_mutex_lock(&lock);
+    // Set under the lock, so that a resize (which starts workers under it) never sees half a task.
     current_task = task;
     current_context = context;
     current_parts = parts;
-    pthread_mutex_lock(&lock);
+    size_t threads = atomic_load_explicit(&size, memory_order_relaxed);
+    current_threads = threads < started + 1 ? threads : started + 1;
     atomic_store_explicit(&remaining, started, memory_order_release);
     atomic_fetch_add_explicit(&generation, 1, memory_order_acq_rel);
     pthread_cond_broadcast(&wake);
     pthread_mutex_unlock(&lock);
-    task(context, 0);
+    for (size_t part = 0; part < parts; part += current_threads) task(context, part);
     while (atomic_load_explicit(&remaining, memory_order_acquire) != 0) sched_yield();
     atomic_flag_clear_explicit(&busy, memory_order_release);
 }

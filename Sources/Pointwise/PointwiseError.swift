@@ -14,6 +14,14 @@ public enum PointwiseError: Error, Equatable, CustomStringConvertible {
     /// A weights file that does not fit the network: every missing, unexpected and
     /// mis-shaped tensor, by name.
     case weightsMismatch(path: String, network: String, problems: [String])
+    /// A graph that is not well formed (a cycle, an input nothing produces, two producers of a value),
+    /// or whose node cannot be planned: what and where.
+    case invalidGraph(String)
+    /// Nodes the engine does not support, each with its name, op type, domain and the attribute
+    /// or value that is not supported: all of them, in one error.
+    case unsupportedNodes([String])
+    /// A resource bound would be exceeded (memory of a plan): the amount and the limit.
+    case resourceLimit(what: String, required: String, limit: String)
 
     public var description: String {
         switch self {
@@ -28,6 +36,12 @@ public enum PointwiseError: Error, Equatable, CustomStringConvertible {
         case let .weightsMismatch(path, network, problems):
             return "\(path) does not fit \(network) (\(problems.count) problem\(problems.count == 1 ? "" : "s")):\n"
                 + problems.map { "  " + $0 }.joined(separator: "\n")
+        case let .invalidGraph(problem):
+            return "invalid graph: \(problem)"
+        case let .unsupportedNodes(nodes):
+            return "\(nodes.count) unsupported node\(nodes.count == 1 ? "" : "s"):\n" + nodes.map { "  " + $0 }.joined(separator: "\n")
+        case let .resourceLimit(what, required, limit):
+            return "\(what) needs \(required), more than the limit of \(limit)"
         }
     }
 }

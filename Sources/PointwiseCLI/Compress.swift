@@ -26,9 +26,13 @@ struct Compress: ParsableCommand {
         let model = try weights.map { try Network.load(network, weights: $0) }
             ?? Network.build(network, parameters: RandomParameters(seed: 0))
         let x = try Tensor(randomUniform: [1, 224, 224, 3], seed: seed)
-        let before = try model(x)
-        let decisions = try LowRankFactorization.compress(model, energy: energy, inputShape: x.shape)
-        let after = try model(x)
+        let original = try model.session(inputRank: 4)
+        let before = try original(x)
+        // On the prepared graph: BatchNorm is folded, so the weights factorized are the ones that run.
+        var graph = original.prepared
+        let decisions = try LowRankFactorization.compress(&graph, energy: energy, inputShapes: [[1, 3, 224, 224]])
+        let compressed = try InferenceSession(graph)
+        let after = try compressed(x)
 
         print("\(model.name), 1x1 convolutions factorized at energy \(energy) (\(weights ?? "seeded random weights"))")
         let header = ["layer", "Cin→Cout", "rank", "MACs before", "MACs after", "params before", "params after", "weight error"]
@@ -51,7 +55,7 @@ struct Compress: ParsableCommand {
         let factorized = decisions.filter { $0.rank != nil }
         let macsBefore = decisions.reduce(0) { $0 + $1.macsBefore }, macsAfter = decisions.reduce(0) { $0 + $1.macsAfter }
         let paramsBefore = decisions.reduce(0) { $0 + $1.parametersBefore }, paramsAfter = decisions.reduce(0) { $0 + $1.parametersAfter }
-        let summary = try model.summary()
+        let summary = ModelSummary(network: model.name, inputShape: x.shape, plan: try compressed.plan(forInput: x.shape))
         print("""
 
         factorized \(factorized.count) of \(decisions.count) 1x1 layers\(factorized.count < decisions.count ? " (the others would not save MACs at this energy)" : "")

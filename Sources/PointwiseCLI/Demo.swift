@@ -38,7 +38,7 @@ struct Demo: ParsableCommand {
         print("   M=\(gemm.m), K=\(gemm.k), N=\(gemm.n)   FLOPs = 2·M·K·N = \(Int(gemm.flops))")
 
         let (y, calls) = try blas.withThreadLimit(1) { try GEMMTrace.record { try conv(x) } }
-        print("   the call made on one thread: \(calls.map(\.description).joined(separator: "; ")), workspace \(conv.workspaceByteCount) bytes")
+        print("   the call made on one thread: \(calls.map(\.description).joined(separator: "; ")), workspace \(try conv.memoryUse(inputShape: x.shape).arenaBytes) bytes")
         if blas.threadCount > 1 {
             let (_, split) = try GEMMTrace.record { try conv(x) }
             print("   on \(blas.threadCount) threads, one per block of rows, still on the input itself: "

@@ -6,7 +6,7 @@ extension Network.Architecture: ExpressibleByArgument {}
 /// `pointwise summary <network>`: per-layer shapes, parameters, MACs and the GEMM each convolution lowers to.
 struct Summary: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Print a network's layers: output shape, parameters, MACs, the GEMM each convolution lowers to.")
+        abstract: "Print a network's graph after the passes: each step, what it fused, output shape, parameters, MACs, the GEMM it lowers to, and the planned memory.")
 
     @Argument(help: "One of: \(Network.Architecture.allCases.map(\.rawValue).joined(separator: ", ")).")
     var network: Network.Architecture
@@ -15,18 +15,11 @@ struct Summary: ParsableCommand {
     var batch: Int = 1
 
     func validate() throws {
-        guard batch >= 1 else { throw ValidationError("--batch must be ≥ 1, got \(batch)") }
+        guard (1...65536).contains(batch) else { throw ValidationError("--batch must be in 1...65536, got \(batch)") }
     }
 
     func run() throws {
         let model = try Network.build(network, parameters: RandomParameters(seed: 0))
-        let shape = [batch, 224, 224, 3]
-        print(try model.summary(inputShape: shape).render())
-        _ = try model.prepare(forInput: shape)
-        let memory = model.memoryUse
-        func mib(_ bytes: Int) -> String { fixed(Double(bytes) / 1_048_576, 1) + " MiB" }
-        print("memory at batch \(batch): \(mib(memory.totalBytes)) = packed weights \(mib(memory.weightBytes)) "
-              + "+ activation buffers \(mib(memory.activationBytes)) + im2col workspaces \(mib(memory.workspaceBytes)) "
-              + "(input and output tensors not included)")
+        print(try model.summary(inputShape: [batch, 224, 224, 3]).render())
     }
 }

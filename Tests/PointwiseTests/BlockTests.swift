@@ -95,10 +95,11 @@ struct BlockTests {
 
     @Test("concat branches that disagree on H and W are an error naming both shapes")
     func mismatchedBranches() throws {
-        let concat = ChannelConcat([
+        let concat = try ChannelConcat([
             try Conv2D(inChannels: 4, outChannels: 3, kernel: 1, seed: 1),
             try Conv2D(inChannels: 4, outChannels: 5, kernel: 3, seed: 2),
         ])
-        expectError("concat branch 2", "expected [1, 6, 6, C], got [1, 4, 4, 5]") { _ = try concat(Tensor(zeros: [1, 6, 6, 4])) }
+        // NCHW in the graph: branch 1 gives [1, 3, 6, 6], branch 2 [1, 5, 4, 4].
+        expectError("Concat input 1 shape", "[1, 3, 6, 6]", "got [1, 5, 4, 4]") { _ = try concat(Tensor(zeros: [1, 6, 6, 4])) }
     }
 }

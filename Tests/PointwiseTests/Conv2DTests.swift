@@ -74,8 +74,8 @@ struct Conv2DTests {
     @Test("the naive kernel path (benchmark baseline) unpacks the folded weights exactly", arguments: convolutionCases)
     func naivePath(_ c: ConvCase) throws {
         let (conv, x, weight, bias) = try c.make(seed: 12)
-        conv.kernelPath = .naive
-        let (y, calls) = try recordGEMMs { try conv(x) }
+        let naive = try InferenceSession(conv.graph(inputRank: 4), options: CompileOptions(kernelPath: .naive))
+        let (y, calls) = try recordGEMMs { try naive(x) }
         #expect(calls.isEmpty)
         #expect(try Reference.normalizedError(y, c.reference(x, weight, bias)) <= 1e-6)
     }
@@ -94,13 +94,12 @@ struct Conv2DTests {
         #expect(!call.transposeA && !call.transposeB && call.alpha == 1 && call.beta == 0)
         #expect(call.a == inputAddress, "A must be the input tensor itself (no im2col, no copy)")
         #expect(call.c == outputAddress, "C must be the output tensor itself")
-        #expect(conv.workspaceByteCount == 0)
-        #expect(try conv.workspaceCount(forInput: x.shape) == 0)
+        #expect(try conv.memoryUse(inputShape: x.shape).arenaBytes == 0, "no workspace, no intermediate")
     }
 
     @Test("1x1 on two threads: one SGEMM per thread on its block of rows of the input and output, still no copy")
     func pointwiseOnTwoThreads() throws {
-        guard ThreadPool.size >= 2 else { return }
+        ensureTwoThreads()
         let (conv, x, _, _) = try ConvCase(name: "seed", input: [1, 28, 28, 256], outChannels: 16, bias: false).make(seed: 3)
         var y = try Tensor(zeros: [1, 28, 28, 16])
         let (_, calls) = try recordGEMMs(threads: 2) { try conv.forward(x, into: &y) }
@@ -110,12 +109,12 @@ struct Conv2DTests {
         #expect(sorted.map { [$0.m, $0.k, $0.n, $0.lda, $0.ldc] } == [[392, 256, 16, 256, 16], [392, 256, 16, 256, 16]])
         #expect(sorted.map(\.a) == [inputAddress, inputAddress + UInt(392 * 256 * 4)])
         #expect(sorted.map(\.c) == [outputAddress, outputAddress + UInt(392 * 16 * 4)])
-        #expect(conv.workspaceByteCount == 0)
+        #expect(try conv.memoryUse(inputShape: x.shape).arenaBytes == 0)
     }
 
     @Test("1x1 with few rows (4x4 map) on two threads splits the output channels instead")
     func pointwiseColumnSplit() throws {
-        guard ThreadPool.size >= 2 else { return }
+        ensureTwoThreads()
         let c = ConvCase(name: "narrow", input: [1, 4, 4, 512], outChannels: 1024)
         let (conv, x, weight, bias) = try c.make(seed: 4)
         let (y, calls) = try recordGEMMs(threads: 2) { try conv(x) }
@@ -134,7 +133,7 @@ struct Conv2DTests {
             #expect([call.m, call.k, call.n, call.lda, call.ldc] == [30, 4, 2, 12, 6])
             #expect(call.a == inputAddress + UInt(g * 4 * MemoryLayout<Float>.stride))
         }
-        #expect(conv.workspaceByteCount == 0)
+        #expect(try conv.memoryUse(inputShape: x.shape).arenaBytes == 0)
     }
 
     @Test("1x1 stride 2: one gather of N·H'·W'×Cin floats, then one SGEMM")
@@ -142,7 +141,8 @@ struct Conv2DTests {
         let (conv, x, _, _) = try ConvCase(name: "s2", input: [2, 56, 56, 64], outChannels: 32, stride: 2).make(seed: 5)
         let (_, calls) = try recordGEMMs { _ = try conv(x) }
         #expect(calls.map { [$0.m, $0.k, $0.n, $0.lda, $0.ldc] } == [[2 * 28 * 28, 64, 32, 64, 32]])
-        #expect(conv.workspaceByteCount == 2 * 28 * 28 * 64 * MemoryLayout<Float>.stride)
+        #expect(try conv.memoryUse(inputShape: x.shape).arenaBytes == 2 * 28 * 28 * 64 * MemoryLayout<Float>.stride,
+                "the arena holds only the gathered rows")
     }
 
     @Test("3x3: im2col GEMM shape M = N·H'·W', K = 9·Cin, N = Cout")
@@ -159,35 +159,40 @@ struct Conv2DTests {
         // M = 2·5·7 = 70 output pixels; K = 3·3·6 = 54 per row.
         let c = ConvCase(name: "tiles", input: [2, 5, 7, 6], outChannels: 6, kernel: 3, padding: 1, groups: 2)
         let (conv, x, weight, bias) = try c.make(seed: 7)
-        conv.workspaceLimit = tileRows * 54
-        let (y, calls) = try recordGEMMs { try conv(x) }
+        let session = try InferenceSession(conv.graph(inputRank: 4), options: CompileOptions(workspaceLimit: tileRows * 54 * 4))
+        let (y, calls) = try recordGEMMs { try session(x) }
         let tiles = (70 + min(tileRows, 70) - 1) / min(tileRows, 70)
         #expect(calls.count == 2 * tiles)
         #expect(calls.allSatisfy { $0.m <= tileRows && $0.lda == 54 && $0.ldc == 6 })
         #expect(try Reference.normalizedError(y, c.reference(x, weight, bias)) <= float32Tolerance)
     }
 
-    @Test("a second call with the same shape reuses the workspace")
+    @Test("a second call with the same shape reuses the plan and its context")
     func workspaceReuse() throws {
         let (conv, x, _, _) = try ConvCase(name: "reuse", input: [1, 8, 8, 4], outChannels: 4, kernel: 3, padding: 1).make(seed: 8)
         var y = try Tensor(zeros: conv.outputShape(forInput: x.shape))
         try conv.forward(x, into: &y)
-        let bytes = conv.workspaceByteCount
+        let plan = try conv.plan(forInput: x.shape)
         let first = y
         try conv.forward(x, into: &y)
-        #expect(conv.workspaceByteCount == bytes && bytes == 64 * 36 * 4)
+        #expect(try conv.plan(forInput: x.shape) === plan)
+        #expect(plan.contextCount == 1, "one context, reused")
+        #expect(plan.memory.arenaBytes == 64 * 36 * 4, "the arena is the im2col workspace: 64 rows of 36")
         #expect(y == first)
     }
 
-    @Test("the output of a 1x1 GEMM can be written into a channel slice of a wider tensor")
+    @Test("the kernel writes a channel slice of a wider tensor (a concat member), leaving the other channels alone")
     func writesChannelSlice() throws {
         let (conv, x, weight, bias) = try ConvCase(name: "slice", input: [2, 3, 4, 5], outChannels: 3).make(seed: 9)
         let wide = 8, offset = 4
         var out = [Float](repeating: -1, count: 2 * 3 * 4 * wide)
-        #expect(try conv.prepare(forInput: x.shape) == [2, 3, 4, 3])
-        x.scalars.withUnsafeBufferPointer { xp in
-            out.withUnsafeMutableBufferPointer { op in
-                conv.run(xp.baseAddress!, into: op.baseAddress! + offset, outputRowStride: wide)
+        let input = Operand(slot: 0, shape: [2, 5, 3, 4], strides: Operand.strides([2, 5, 3, 4], .nhwc), layout: .nhwc)
+        let output = Operand(slot: 1, shape: [2, 3, 3, 4], strides: [3 * 4 * wide, 1, 4 * wide, wide], layout: .nhwc)
+        let kernel = ConvolutionKernel(geometry: conv.geometry, weight: weight, bias: bias, activation: .identity,
+                                       input: input, output: output, residual: nil)
+        try x.scalars.withUnsafeBufferPointer { xp in
+            try out.withUnsafeMutableBufferPointer { op in
+                try runKernel(kernel, [UnsafeMutableRawPointer(mutating: xp.baseAddress!), UnsafeMutableRawPointer(op.baseAddress! + offset)])
             }
         }
         let expected = try Reference.conv2D(x, weight: weight, bias: bias)
@@ -247,8 +252,6 @@ struct Conv2DBadInputTests {
     @Test func zeroSizedInput() throws {
         let conv = try Conv2D(inChannels: 3, outChannels: 4, kernel: 1, seed: 1)
         expectError("dimension 0 of input shape [0, 4, 4, 3]", "got 0") {
-            var y = try Tensor(zeros: [1, 4, 4, 4])
-            try conv.forward(Tensor(shape: [1, 4, 4, 3], scalars: .init(repeating: 0, count: 48)), into: &y)
             _ = try conv.outputShape(forInput: [0, 4, 4, 3])
         }
     }
@@ -269,7 +272,7 @@ struct Conv2DBadInputTests {
     @Test func wrongOutputShape() throws {
         let conv = try Conv2D(inChannels: 3, outChannels: 4, kernel: 3, padding: 1, seed: 1)
         var y = try Tensor(zeros: [1, 5, 5, 3])
-        expectError("output shape", "expected [1, 5, 5, 4], got [1, 5, 5, 3]") {
+        expectError("output tensor shape", "expected [1, 5, 5, 4], got [1, 5, 5, 3]") {
             try conv.forward(Tensor(zeros: [1, 5, 5, 3]), into: &y)
         }
     }

@@ -3,11 +3,12 @@ import Testing
 
 @Suite("Low-rank factorization (LAPACK sgesdd)")
 struct LowRankTests {
-    /// A 1x1 convolution with bias, ReLU and stride 2, Cin = 24, Cout = 16.
-    func layer(seed: UInt64 = 1, inChannels: Int = 24, outChannels: Int = 16, stride: Int = 2) throws -> Conv2D {
-        try Conv2D(inChannels: inChannels, outChannels: outChannels, kernel: 1, stride: Size2D(stride),
-                   weight: Tensor(randomUniform: [outChannels, inChannels, 1, 1], seed: seed),
-                   bias: Tensor(randomUniform: [outChannels], seed: seed + 1), activation: .relu, name: "layer")
+    /// A graph of one 1x1 convolution with bias, ReLU and stride 2, Cin = 24, Cout = 16, named "layer".
+    func layer(seed: UInt64 = 1, inChannels: Int = 24, outChannels: Int = 16, stride: Int = 2) throws -> (Conv2D, Graph) {
+        let conv = try Conv2D(inChannels: inChannels, outChannels: outChannels, kernel: 1, stride: Size2D(stride),
+                              weight: Tensor(randomUniform: [outChannels, inChannels, 1, 1], seed: seed),
+                              bias: Tensor(randomUniform: [outChannels], seed: seed + 1), activation: .relu, name: "layer")
+        return (conv, try conv.session(inputRank: 4).prepared)
     }
 
     @Test("the SVD reconstructs its matrix, with singular values in decreasing order")
@@ -32,14 +33,16 @@ struct LowRankTests {
         }
     }
 
-    @Test("at full rank the factorized pair reproduces the layer (≤ 1e-5)")
+    @Test("at full rank the factorized pair reproduces the layer (≤ 1e-5): two GEMMs, the first with the stride")
     func fullRank() throws {
-        let conv = try layer()
+        let (conv, graph) = try layer()
         let x = try Tensor(randomUniform: [2, 9, 7, 24], seed: 5)
         let before = try conv(x)
-        try LowRankFactorization.factorize(conv, rank: 16)
-        #expect(conv.rank == 16)
-        let (after, calls) = try recordGEMMs { try conv(x) }
+        var factorized = graph
+        try LowRankFactorization.factorize(&factorized, node: "layer", rank: 16)
+        #expect(factorized.nodeList == ["layer.reduce: Conv(x, layer.reduce.weight) -> layer.reduce",
+                                        "layer.expand: Conv(layer.reduce, layer.expand.weight, layer.bias) -> layer.act"])
+        let (after, calls) = try recordGEMMs { try InferenceSession(factorized)(x) }
         #expect(calls.map { [$0.m, $0.k, $0.n] } == [[2 * 5 * 4, 24, 16], [2 * 5 * 4, 16, 16]])
         // Two Float32 GEMMs instead of one, through an orthogonal change of basis: error ~ K·2⁻²⁴.
         #expect(try Reference.normalizedError(after, before) <= 1e-5)
@@ -47,11 +50,11 @@ struct LowRankTests {
 
     @Test("the weight error of a rank-r truncation is √(Σ_{i>r} σᵢ²)/√(Σ σᵢ²) (Eckart–Young)", arguments: [1, 3, 8, 12, 16])
     func eckartYoung(rank: Int) throws {
-        let conv = try layer(seed: 7)
-        let (reduce, expand, svd) = try LowRankFactorization.factors(of: conv, rank: rank)
+        let weight = try Tensor(randomUniform: [16, 24, 1, 1], seed: 7)
+        let (reduce, expand, svd) = try LowRankFactorization.factors(of: weight, rank: rank)
         let squares = svd.singularValues.map { Double($0) * Double($0) }
         let predicted = (squares.dropFirst(rank).reduce(0, +) / squares.reduce(0, +)).squareRoot()
-        let measured = LowRankFactorization.relativeError(conv.pointwiseWeightMatrix(), reconstructed: reduce, expand)
+        let measured = LowRankFactorization.relativeError(weight.scalars, reduce: reduce, expand: expand)
         #expect(abs(measured - predicted) <= 1e-4)
     }
 
@@ -71,21 +74,21 @@ struct LowRankTests {
         var w = [Float](repeating: 0, count: 64 * 64)
         for o in 0..<64 { for i in 0..<64 { w[o * 64 + i] = a.scalars[o * 2] * b.scalars[i] + a.scalars[o * 2 + 1] * b.scalars[64 + i] } }
         let lowRank = try Conv2D(inChannels: 64, outChannels: 64, kernel: 1, weight: Tensor(shape: [64, 64, 1, 1], scalars: w), name: "low")
-        let squeeze = try Conv2D(inChannels: 64, outChannels: 16, kernel: 1, seed: 3)
-        squeeze.name = "squeeze"
-        let narrow = try Conv2D(inChannels: 16, outChannels: 16, kernel: 1, seed: 4)
-        narrow.name = "narrow"
-        let model = Sequential([lowRank, squeeze, narrow])
+        let squeeze = try Conv2D(inChannels: 64, outChannels: 16, kernel: 1, weight: Tensor(randomUniform: [16, 64, 1, 1], seed: 3), name: "squeeze")
+        let narrow = try Conv2D(inChannels: 16, outChannels: 16, kernel: 1, weight: Tensor(randomUniform: [16, 16, 1, 1], seed: 4), name: "narrow")
+        let model = try Sequential([lowRank, squeeze, narrow])
         let x = try Tensor(randomUniform: [1, 6, 6, 64], seed: 5)
         let before = try model(x)
-        let decisions = try LowRankFactorization.compress(model, energy: 0.999, inputShape: x.shape)
+        var graph = try model.session(inputRank: 4).prepared
+        let decisions = try LowRankFactorization.compress(&graph, energy: 0.999, inputShapes: [[1, 64, 6, 6]])
         let byName = Dictionary(decisions.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
-        #expect(byName["low"]?.rank == 2 && lowRank.rank == 2)
+        #expect(byName["low"]?.rank == 2)
         #expect(byName["low"]?.macsAfter == 36 * 2 * 128 && byName["low"]?.macsBefore == 36 * 64 * 64)
-        #expect(byName["narrow"]?.rank == nil && narrow.rank == nil, "16→16 at full rank would cost more")
-        let after = try model(x)
-        #expect(try Reference.normalizedError(after, before) <= 1e-4)
+        #expect(byName["narrow"]?.rank == nil, "16→16 at full rank would cost more")
         #expect(byName["squeeze"]?.rank == nil, "a random 64→16 matrix needs nearly full rank at 99.9% energy")
+        #expect(graph.nodes.map(\.name) == ["low.reduce", "low.expand", "squeeze", "narrow"])
+        let after = try InferenceSession(graph)(x)
+        #expect(try Reference.normalizedError(after, before) <= 1e-4)
     }
 
     @Test("a factorized layer keeps writing into its concat slice (zero-copy concat still holds)")
@@ -95,10 +98,11 @@ struct LowRankTests {
                                         ch5x5Reduce: 4, ch5x5: 4, poolProjection: 4)
         let x = try Tensor(randomUniform: [1, 5, 5, 32], seed: 2)
         let before = try block(x)
-        let branch1 = try #require(block.concat.branches[0] as? Conv2D)
-        try LowRankFactorization.factorize(branch1, rank: 24)
+        var graph = try block.session(inputRank: 4).prepared
+        try LowRankFactorization.factorize(&graph, node: "m.branch1.conv", rank: 24)
+        let session = try InferenceSession(graph)
         var y = try Tensor(zeros: before.shape)
-        let (_, calls) = try recordGEMMs { try block.forward(x, into: &y) }
+        let (_, calls) = try recordGEMMs { try session.run(x, into: &y) }
         let base = y.scalars.withUnsafeBufferPointer { UInt(bitPattern: $0.baseAddress) }
         #expect(calls.contains { $0.c == base && $0.ldc == 40 && $0.k == 24 && $0.n == 24 }, "expand factor writes channels 0..<24")
         #expect(try Reference.normalizedError(y, before) <= 1e-5)
@@ -106,22 +110,23 @@ struct LowRankTests {
 
     @Test("bad input names the value: rank 0, rank above min(Cin, Cout), energy outside (0, 1], a layer that is not 1x1")
     func badInput() throws {
-        let conv = try layer()
-        expectError("rank of layer (1x1 conv, 24→16, groups 1)", "in 1...16 (min(Cin, Cout)), got 0") {
-            _ = try LowRankFactorization.factors(of: conv, rank: 0)
+        let weight = try Tensor(randomUniform: [16, 24, 1, 1], seed: 1)
+        expectError("rank of a 24→16 1x1 convolution", "in 1...16 (min(Cin, Cout)), got 0") {
+            _ = try LowRankFactorization.factors(of: weight, rank: 0)
         }
-        expectError("rank of layer", "in 1...16", "got 17") { _ = try LowRankFactorization.factors(of: conv, rank: 17) }
+        expectError("rank of a 24→16", "in 1...16", "got 17") { _ = try LowRankFactorization.factors(of: weight, rank: 17) }
         expectError("energy must be in (0, 1], got 0.0") { _ = try LowRankFactorization.rank(keeping: 0, of: [1]) }
+        var (_, graph) = try layer()
         expectError("energy must be in (0, 1], got 1.5") {
-            _ = try LowRankFactorization.compress(conv, energy: 1.5, inputShape: [1, 4, 4, 24])
+            _ = try LowRankFactorization.compress(&graph, energy: 1.5, inputShapes: [[1, 24, 4, 4]])
         }
         let spatial = try Conv2D(inChannels: 8, outChannels: 8, kernel: 3, padding: 1, seed: 1)
-        spatial.name = "layer1.0.conv2"
-        expectError("layer for low-rank factorization must be a 1x1 convolution with groups 1",
-                    "got layer1.0.conv2 (3x3 conv, 8→8, groups 1, padding 1x1)") {
-            try LowRankFactorization.factorize(spatial, rank: 2)
+        var spatialGraph = try Sequential([spatial]).session(inputRank: 4).prepared
+        expectError("node for low-rank factorization must be a 1x1 convolution with groups 1", "got 'conv' (Conv)") {
+            try LowRankFactorization.factorize(&spatialGraph, node: "conv", rank: 2)
         }
-        let grouped = try Conv2D(inChannels: 8, outChannels: 8, kernel: 1, groups: 2, seed: 1)
-        expectError("(1x1 conv, 8→8, groups 2)") { try LowRankFactorization.factorize(grouped, rank: 2) }
+        expectError("node for low-rank factorization must be a node of", "got 'nothing'") {
+            try LowRankFactorization.factorize(&spatialGraph, node: "nothing", rank: 2)
+        }
     }
 }

@@ -15,11 +15,9 @@ struct ReferenceComposer {
     }
 
     func apply(_ activation: Activation, _ x: Tensor) -> Tensor {
-        switch activation {
-        case .identity: return x
-        case .relu: return Reference.relu(x)
-        case .relu6: return Reference.relu6(x)
-        }
+        var y = x
+        for i in 0..<y.count { y.scalars[i] = Float(activation.apply(Double(x.scalars[i]))) }
+        return y
     }
 
     func sum(_ a: Tensor, _ b: Tensor) throws -> Tensor {

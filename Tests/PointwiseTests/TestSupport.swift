@@ -29,3 +29,24 @@ let float32Tolerance = 1e-4
 func recordGEMMs<R>(threads: Int = 1, _ body: () throws -> R) throws -> (result: R, calls: [GEMMCall]) {
     try ThreadPool.$limit.withValue(threads) { try GEMMTrace.record(body) }
 }
+
+/// Makes sure the thread pool has at least two threads, so that tests of the two-thread split
+/// really run it (on a one-core machine the threads just take turns). The pool only grows, so
+/// other tests running at the same time are unaffected, and each limits itself with `ThreadPool.limit`.
+func ensureTwoThreads() {
+    if ThreadPool.size < 2 { _ = ThreadPool.resize(2) }
+}
+
+/// Runs one kernel on the given operand memory (slot i → pointers[i]) with a fresh workspace.
+func runKernel(_ kernel: any Kernel, _ pointers: [UnsafeMutableRawPointer?], isa: KernelISA = .current) throws {
+    let table = UnsafeMutablePointer<UnsafeMutableRawPointer?>.allocate(capacity: pointers.count)
+    defer { table.deallocate() }
+    for (i, p) in pointers.enumerated() { table[i] = p }
+    let workspace = UnsafeMutableRawPointer.allocate(byteCount: max(kernel.workspaceBytes, 64), alignment: 64)
+    defer { workspace.deallocate() }
+    kernel.run(Frame(pointers: table, workspace: workspace, isa: isa))
+}
+
+/// Every kind of activation, with parameters where it has them (ONNX defaults where they exist).
+let testActivations: [Activation] = [.identity, .relu, .relu6, .clip(min: -0.5, max: 2), .leakyRelu(alpha: 0.1), .sigmoid,
+                                     .hardSigmoid(alpha: 0.2, beta: 0.5), .hardSwish]

@@ -1,7 +1,13 @@
-// Pointwise's hand-written C kernels: the element-wise epilogue and the depthwise
-// convolution, each compiled three times (AVX-512, AVX2+FMA, portable C) with
-// function-level target attributes and chosen at run time, because Swift code is
-// compiled for the baseline ISA (SSE2 on x86-64) and cannot use wider vectors.
+// Pointwise's hand-written C kernels, each compiled three times (AVX-512, AVX2+FMA, portable C)
+// with function-level target attributes and chosen at run time by the `isa` argument, because
+// Swift code is compiled for the baseline ISA (SSE2 on x86-64) and cannot use wider vectors.
+//
+// Conventions shared by every kernel:
+// - Activations are NHWC: a "row" is one pixel's channels; rows are `ld*` floats apart, so an
+//   operand can be a channel slice of a wider tensor (zero-copy concat).
+// - NaN and infinity follow PyTorch: every activation propagates NaN (relu(NaN) = NaN),
+//   max pooling returns NaN when its window holds one, sums propagate as IEEE arithmetic does.
+// - Kernels that threads split take [row_begin, row_end): the rows this call computes.
 #ifndef POINTWISE_KERNELS_H
 #define POINTWISE_KERNELS_H
 
@@ -19,22 +25,62 @@ typedef enum {
     PW_ISA_AVX512 = 2,
 } pw_isa;
 
-/// Activations fused into the kernels (values match Swift's `Activation`).
+/// Element-wise activations (ONNX semantics), fused into the kernels' last pass.
 typedef enum {
     PW_IDENTITY = 0,
-    PW_RELU = 1,
-    PW_RELU6 = 2,
+    PW_RELU = 1,          // x < 0 ? 0 : x            (NaN stays NaN)
+    PW_CLIP = 2,          // min(max(x, alpha), beta) (alpha = min, beta = max, may be ±inf; NaN stays NaN)
+    PW_LEAKY_RELU = 3,    // x < 0 ? alpha·x : x
+    PW_SIGMOID = 4,       // 1 / (1 + exp(−x))
+    PW_HARD_SIGMOID = 5,  // max(0, min(1, alpha·x + beta))
+    PW_HARD_SWISH = 6,    // x · max(0, min(1, x/6 + 1/2))
+} pw_activation_kind;
+
+typedef struct {
+    pw_activation_kind kind;
+    float alpha;
+    float beta;
 } pw_activation;
+
+// MARK: Epilogue and element-wise
 
 /// y[m*ldy + c] = act(y[m*ldy + c] + bias[c]) for m < rows, c < columns; bias may be NULL.
 void pw_bias_activation(pw_isa isa, float *y, size_t rows, size_t columns, size_t ldy,
                         const float *bias, pw_activation activation);
 
+/// y[m*ldy + c] = act(x[m*ldx + c]) for m < rows, c < columns (x == y allowed: in place).
+void pw_activation_rows(pw_isa isa, const float *x, size_t ldx, float *y, size_t ldy,
+                        size_t rows, size_t columns, pw_activation activation);
+
+typedef enum {
+    PW_ADD = 0,
+    PW_SUB = 1,
+    PW_MUL = 2,
+    PW_DIV = 3,
+} pw_binary_op;
+
+/// y[r*ldy + c] = act(a(r, c) op b(r, c)) for r < rows, c < columns, where
+/// a(r, c) = a[r*lda + c*a_step] and b(r, c) = b[r*ldb + c*b_step], each step 0 or 1: step 1 reads
+/// a row, step 0 broadcasts one value across the row; ld 0 repeats the same row (or value) for every r.
+/// Typical uses: same shape (steps 1), per-channel NHWC bias (b_step 1, ldb 0), per-row scalar of
+/// an NCHW plane (b_step 0, ldb 1), scalar (b_step 0, ldb 0). y may equal a or b (in place).
+void pw_binary(pw_isa isa, pw_binary_op op, size_t rows, size_t columns,
+               const float *a, size_t lda, size_t a_step,
+               const float *b, size_t ldb, size_t b_step,
+               float *y, size_t ldy, pw_activation activation);
+
+/// Per-channel affine map: y[m*ldy + c] = act(x[m*ldx + c] * scale[c] + shift[c]) (inference
+/// BatchNormalization, input normalisation). x == y allowed.
+void pw_channel_affine(pw_isa isa, size_t rows, size_t channels, const float *x, size_t ldx,
+                       const float *scale, const float *shift, float *y, size_t ldy, pw_activation activation);
+
+// MARK: Convolution
+
 /// Depthwise convolution, NHWC, groups = C: for each output pixel (n, oh, ow) and channel c,
 /// y = act(bias[c] + (accumulate ? y : 0) + sum over taps of x[n, ih, iw, c] * w[tap*C + c]),
-/// with ih = oh*stride_h - pad_top + kh*dilation_h (likewise iw); taps outside the input are skipped.
-/// Weights are tap-major [KH*KW][C]; output pixel rows are ldy floats apart. Computes the output
-/// rows r = n*out_h + oh in [row_begin, row_end) only, so threads can split the work.
+/// with ih = oh*stride_h - pad_top + kh*dilation_h (likewise iw); taps outside the input are skipped
+/// (zero padding, of any size on each side). Weights are tap-major [KH*KW][C]; output pixel rows
+/// are ldy floats apart. Computes the output rows r = n*out_h + oh in [row_begin, row_end) only.
 void pw_depthwise(pw_isa isa, const float *x, size_t batch, size_t height, size_t width, size_t channels,
                   const float *w, size_t kernel_h, size_t kernel_w,
                   size_t stride_h, size_t stride_w, size_t pad_top, size_t pad_left,
@@ -43,13 +89,57 @@ void pw_depthwise(pw_isa isa, const float *x, size_t batch, size_t height, size_
                   float *y, size_t out_h, size_t out_w, size_t ldy, int accumulate,
                   size_t row_begin, size_t row_end);
 
-/// Max pooling, NHWC: y[n, oh, ow, c] = max over the window rows [oh*stride_h - pad_h, + kernel_h)
-/// and columns [ow*stride_w - pad_w, + kernel_w), clipped to the input (every window must hold
-/// at least one input pixel). Output pixel rows are ldy floats apart; computes the output rows
-/// r = n*out_h + oh in [row_begin, row_end) only.
-void pw_max_pool(pw_isa isa, const float *x, size_t height, size_t width, size_t channels,
-                 size_t kernel_h, size_t kernel_w, size_t stride_h, size_t stride_w, size_t pad_h, size_t pad_w,
-                 float *y, size_t out_h, size_t out_w, size_t ldy, size_t row_begin, size_t row_end);
+// MARK: Pooling
+
+/// Window geometry of a 2-D pool on NHWC input [batch, height, width, channels] (input pixel rows
+/// ldx floats apart) writing [batch, out_h, out_w, channels] (output pixel rows ldy floats apart).
+/// Output (oh, ow)'s window covers input rows ih = oh*stride_h - pad_top + kh*dilation_h for
+/// kh < kernel_h (likewise columns); positions outside [0, height) x [0, width) are padding.
+typedef struct {
+    size_t batch, height, width, channels, ldx;
+    size_t kernel_h, kernel_w, stride_h, stride_w, dilation_h, dilation_w;
+    size_t pad_top, pad_left, pad_bottom, pad_right;
+    size_t out_h, out_w, ldy;
+} pw_pool_geometry;
+
+/// Max over the window's input pixels (padding ignored); NaN if any of them is NaN (PyTorch);
+/// −inf for a window that holds no input pixel. Output rows r = n*out_h + oh in [row_begin, row_end).
+void pw_max_pool(pw_isa isa, const pw_pool_geometry *g, const float *x, float *y,
+                 size_t row_begin, size_t row_end);
+
+/// Mean over the window. The divisor: with count_include_pad, the window positions inside the padded
+/// extent [-pad_top, height + pad_bottom) x [-pad_left, width + pad_right) (positions past it, which
+/// ceil_mode can create, are not counted, as PyTorch does); without, the positions inside the input.
+/// A window with a zero divisor gives NaN (0/0). Output rows r = n*out_h + oh in [row_begin, row_end).
+void pw_average_pool(pw_isa isa, const pw_pool_geometry *g, int count_include_pad, const float *x, float *y,
+                     size_t row_begin, size_t row_end);
+
+typedef enum {
+    PW_GLOBAL_AVERAGE = 0,
+    PW_GLOBAL_MAX = 1,   // NaN if any input is NaN
+} pw_global_pool_mode;
+
+/// One value per channel over `pixels` pixel rows: y[c] = mean (or max) of x[p*ldx + c], p < pixels.
+void pw_global_pool(pw_isa isa, pw_global_pool_mode mode, const float *x, size_t pixels, size_t channels,
+                    size_t ldx, float *y);
+
+// MARK: Normalisation and softmax
+
+/// Local response normalisation across channels (ONNX LRN) on rows of `channels` values:
+/// y[c] = x[c] / (bias + alpha/size · Σ x[i]²)^beta over i in [c − ⌊(size−1)/2⌋, c + ⌈(size−1)/2⌉] ∩ [0, C).
+void pw_lrn(pw_isa isa, size_t rows, size_t channels, const float *x, size_t ldx, float *y, size_t ldy,
+            size_t size, float alpha, float beta, float bias);
+
+/// Softmax of each row: y = exp(x − max) / Σ exp(x − max); a row holding NaN gives NaN; a row with
+/// +inf gives NaN where the inf is (inf − inf), as PyTorch does.
+void pw_softmax_rows(pw_isa isa, size_t rows, size_t columns, const float *x, size_t ldx, float *y, size_t ldy);
+
+// MARK: Data movement
+
+/// For each of `count` matrices (x + i*x_matrix_stride, y + i*y_matrix_stride): y[c*ldy + r] = x[r*ldx + c]
+/// for r < rows, c < columns (NCHW <-> NHWC per image, blocked for the caches).
+void pw_transpose(size_t count, size_t rows, size_t columns, const float *x, size_t ldx, size_t x_matrix_stride,
+                  float *y, size_t ldy, size_t y_matrix_stride);
 
 #ifdef __cplusplus
 }

@@ -21,7 +21,8 @@ void pw_pool_run(size_t parts, pw_task task, void *context);
 size_t pw_pool_size(void);
 
 /// Sets the number of threads (the caller included), starting workers as needed (up to 64).
-/// Returns the size now in effect. Not to be called while a task runs.
+/// Returns the size now in effect. Safe while tasks run: a running task keeps the threads it started
+/// with, and every task runs all its parts whatever the size.
 size_t pw_pool_resize(size_t threads);
 
 #ifdef __cplusplus

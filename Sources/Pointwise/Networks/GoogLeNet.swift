@@ -17,7 +17,7 @@ extension Network {
         }
         // torchvision's transform_input: x_c · (std_c / 0.5) + (mean_c − 0.5) / 0.5, ImageNet mean and std.
         let inputTransform: [Layer] = transformInput
-            ? [ChannelAffine(scale: [0.229 / 0.5, 0.224 / 0.5, 0.225 / 0.5],
+            ? [try ChannelAffine(scale: [0.229 / 0.5, 0.224 / 0.5, 0.225 / 0.5],
                              shift: [(0.485 - 0.5) / 0.5, (0.456 - 0.5) / 0.5, (0.406 - 0.5) / 0.5], name: "transform_input")]
             : []
         let layers: [Layer] = inputTransform + [

@@ -1,10 +1,10 @@
 /// A whole network: NHWC image batch in, logits out.
 /// x: [N, 224, 224, 3] (other sizes work where every layer fits) -> [N, classes]
 ///
-/// Built once from a `ParameterSource` (seeded random, or trained weights by their
-/// torchvision names), with every BatchNorm folded into the convolution before it.
-/// The first `prepare` for an input shape allocates every intermediate buffer and
-/// workspace; later runs with that shape allocate nothing.
+/// Built once from a `ParameterSource` (seeded random, or trained weights by their torchvision
+/// names). Running it builds its graph (PyTorch's nodes: Conv, BatchNormalization, Relu, Add,
+/// Concat, pools, Flatten, Gemm), which the passes optimise and the planner compiles per input
+/// shape; every later run on that shape allocates nothing.
 public final class Network: Layer {
     /// The four networks Pointwise builds.
     public enum Architecture: String, CaseIterable, Sendable {
@@ -24,18 +24,15 @@ public final class Network: Layer {
     }
 
     public let name: String
-    public let body: Sequential
+    public let layers: [Layer]
     /// [1, 224, 224, 3]: the input size the network was designed for.
     public let nominalInputShape: [Int]
-    private var prepared: (input: [Int], output: [Int])?
+    public let execution = LayerExecution()
 
     init(name: String, layers: [Layer], nominalInputShape: [Int] = [1, 224, 224, 3]) {
         self.name = name
-        self.body = Sequential(layers)
+        self.layers = layers
         self.nominalInputShape = nominalInputShape
-        // Layers run one at a time, so one im2col workspace, sized for the largest, serves them all.
-        let workspace = FeatureBuffer()
-        for case let conv as Conv2D in body.allLayers { conv.workspace = workspace }
     }
 
     /// Builds `architecture` with parameters from `parameters` (1000 classes, width 1.0).
@@ -54,47 +51,27 @@ public final class Network: Layer {
         }
     }
 
-    /// Checks rank and channels first, then reports a layer that does not fit with the network's context.
-    private func checked<T>(_ shape: [Int], _ body: () throws -> T) throws -> T {
-        _ = try nhwc(shape, channels: nominalInputShape[3], for: name)
-        do {
-            return try body()
-        } catch let error as PointwiseError {
-            throw PointwiseError.shapeMismatch(
-                what: "\(name) input size (input \(describe(shape)), NHWC; a layer does not fit: \(error))",
-                expected: "[N, \(nominalInputShape[1]), \(nominalInputShape[2]), \(nominalInputShape[3])] or another size every layer fits",
-                actual: describe(shape))
-        }
+    public var layerName: String { name }
+
+    public func emit(_ input: ValueID, into builder: GraphBuilder) throws -> ValueID {
+        try layers.reduce(input) { try $1.emit($0, into: builder) }
     }
 
-    public func outputShape(forInput shape: [Int]) throws -> [Int] {
-        if let prepared, prepared.input == shape { return prepared.output }
-        return try checked(shape) { try body.outputShape(forInput: shape) }
+    /// Rank and channels are checked before anything is planned.
+    public func checkInput(_ shape: [Int]) throws { _ = try nhwc(shape, channels: nominalInputShape[3], for: name) }
+
+    /// A layer that does not fit the input size is reported with the network's context.
+    public func explain(_ error: PointwiseError, inputShape shape: [Int]) -> PointwiseError {
+        if case .shapeMismatch(let what, _, _) = error, what.hasPrefix(name) { return error }
+        if case .invalidArgument(let what, _, _) = error, what.contains("\(name) input") { return error }
+        return PointwiseError.shapeMismatch(
+            what: "\(name) input size (input \(describe(shape)), NHWC; a layer does not fit: \(error))",
+            expected: "[N, \(nominalInputShape[1]), \(nominalInputShape[2]), \(nominalInputShape[3])] or another size every layer fits",
+            actual: describe(shape))
     }
 
-    public func prepare(forInput shape: [Int]) throws -> [Int] {
-        if let prepared, prepared.input == shape { return prepared.output }
-        let output = try checked(shape) { try body.prepare(forInput: shape) }
-        prepared = (shape, output)
-        return output
-    }
-
-    public func run(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, outputRowStride: Int) {
-        body.run(x, into: y, outputRowStride: outputRowStride)
-    }
-
-    public func summarize(inputShape: [Int], into rows: inout [LayerSummary]) throws {
-        try checked(inputShape) { try body.summarize(inputShape: inputShape, into: &rows) }
-    }
-
-    public func addMemoryUse(to use: inout MemoryUse) { body.addMemoryUse(to: &use) }
-    public var sublayers: [Layer] { [body] }
-
-    /// The per-layer summary for an input shape (default: the nominal one).
+    /// The per-step summary for an input shape (default: the nominal one).
     public func summary(inputShape: [Int]? = nil) throws -> ModelSummary {
-        var rows: [LayerSummary] = []
-        let shape = inputShape ?? nominalInputShape
-        try summarize(inputShape: shape, into: &rows)
-        return ModelSummary(network: name, inputShape: shape, rows: rows)
+        try summary(inputShape: inputShape ?? nominalInputShape)
     }
 }

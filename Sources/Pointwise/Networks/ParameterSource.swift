@@ -63,7 +63,8 @@ extension ParameterSource {
             eps: eps)
     }
 
-    /// Convolution (no bias) + BatchNorm folded in + activation: the unit every network here is built of.
+    /// Convolution (no bias) + BatchNorm + activation: the unit every network here is built of (the
+    /// passes fold the BatchNorm and fuse the activation).
     /// `conv` and `bn` are the PyTorch module paths of the two layers.
     public func convBatchNorm(conv: String, bn: String, _ inChannels: Int, _ outChannels: Int, kernel: Size2D,
                        stride: Size2D = 1, padding: Padding2D = 0, groups: Int = 1,
@@ -73,7 +74,8 @@ extension ParameterSource {
                                 role: .weight(fanIn: inChannels / groups * kernel.height * kernel.width))
         return try Conv2D(inChannels: inChannels, outChannels: outChannels, kernel: kernel, stride: stride,
                           padding: padding, groups: groups, weight: weight,
-                          batchNorm: batchNorm(bn, channels: outChannels, eps: eps), activation: activation, name: conv)
+                          batchNorm: batchNorm(bn, channels: outChannels, eps: eps), activation: activation, name: conv,
+                          batchNormName: bn)
     }
 
     /// `Linear(in, out)` with bias at `prefix`.

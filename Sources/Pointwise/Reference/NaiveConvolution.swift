@@ -77,7 +77,7 @@ public enum Reference {
                                 }
                             }
                         }
-                        out[o] = activation.apply(Float(sum))
+                        out[o] = Float(activation.apply(sum))
                     }
                 }
             }
@@ -85,6 +85,8 @@ public enum Reference {
     }
 
     /// Normalised error max|a − b| / max|b|, the measure every test uses against a reference `b`.
+    /// Infinite when either side holds a NaN or an infinity: a non-finite output never passes an
+    /// agreement test by accident (tests of NaN propagation compare those positions themselves).
     public static func normalizedError(_ a: Tensor, _ b: Tensor) throws -> Double {
         guard a.shape == b.shape else {
             throw PointwiseError.shapeMismatch(what: "compared shapes", expected: describe(b.shape), actual: describe(a.shape))
@@ -92,6 +94,7 @@ public enum Reference {
         var maxDifference = 0.0
         var maxMagnitude = 0.0
         for (u, v) in zip(a.scalars, b.scalars) {
+            guard u.isFinite && v.isFinite else { return .infinity }
             maxDifference = max(maxDifference, abs(Double(u) - Double(v)))
             maxMagnitude = max(maxMagnitude, abs(Double(v)))
         }

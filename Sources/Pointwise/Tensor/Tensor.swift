@@ -10,15 +10,14 @@
 /// an output you pass `inout` (`Conv2D.forward(_:into:)`); as long as that output
 /// is not shared, writing to it never copies.
 public struct Tensor: Sendable, Equatable {
-    /// Extent of each dimension, outermost first; every extent is ≥ 1.
+    /// Extent of each dimension, outermost first; every extent is ≥ 0. Rank 0 is a scalar.
     public let shape: [Int]
     /// The elements in row-major order; `scalars.count == shape.reduce(1, *)`.
     public var scalars: [Float]
 
-    /// Wraps existing values. Throws when a dimension is < 1 or the count does not match.
+    /// Wraps existing values. Throws when a dimension is negative or the count does not match.
     public init(shape: [Int], scalars: [Float]) throws {
-        try Self.validate(shape)
-        let expected = shape.reduce(1, *)
+        let expected = try Self.elementCount(of: shape)
         guard scalars.count == expected else {
             throw PointwiseError.shapeMismatch(what: "element count for shape \(describe(shape))",
                                                expected: "\(expected)", actual: "\(scalars.count)")
@@ -29,17 +28,17 @@ public struct Tensor: Sendable, Equatable {
 
     /// All zeros.
     public init(zeros shape: [Int]) throws {
-        try Self.validate(shape)
+        let count = try Self.elementCount(of: shape)
         self.shape = shape
-        self.scalars = Array(repeating: 0, count: shape.reduce(1, *))
+        self.scalars = Array(repeating: 0, count: count)
     }
 
     /// Uniform values in `range`, reproducible from `seed` on every platform.
     public init(randomUniform shape: [Int], in range: ClosedRange<Float> = -1...1, seed: UInt64) throws {
-        try Self.validate(shape)
+        let count = try Self.elementCount(of: shape)
         var generator = SeededGenerator(seed: seed)
         self.shape = shape
-        self.scalars = (0..<shape.reduce(1, *)).map { _ in generator.nextFloat(in: range) }
+        self.scalars = (0..<count).map { _ in generator.nextFloat(in: range) }
     }
 
     /// Number of elements.
@@ -64,14 +63,28 @@ public struct Tensor: Sendable, Equatable {
         return flat
     }
 
-    static func validate(_ shape: [Int]) throws {
-        guard !shape.isEmpty else {
-            throw PointwiseError.invalidArgument(name: "shape", value: "[]", requirement: "at least one dimension")
+    /// Largest element count a tensor may have: 2⁴⁰ (4 TiB of Float), far beyond any memory, so a
+    /// product that overflows, or a count no allocation could hold, is an error and not a trap.
+    static let maximumElementCount = 1 << 40
+
+    /// The product of `shape`'s dimensions; throws for a negative dimension or a product above
+    /// `maximumElementCount` (checked without overflow).
+    static func elementCount(of shape: [Int]) throws -> Int {
+        var count = 1
+        for (index, extent) in shape.enumerated() {
+            guard extent >= 0 else {
+                throw PointwiseError.invalidArgument(name: "dimension \(index) of shape \(describe(shape))",
+                                                     value: "\(extent)", requirement: "≥ 0")
+            }
+            let (product, overflow) = count.multipliedReportingOverflow(by: extent)
+            guard !overflow, product <= maximumElementCount else {
+                throw PointwiseError.invalidArgument(name: "element count of shape \(describe(shape))",
+                                                     value: "more than \(maximumElementCount)",
+                                                     requirement: "at most \(maximumElementCount) (2^40)")
+            }
+            count = product
         }
-        if let bad = shape.firstIndex(where: { $0 < 1 }) {
-            throw PointwiseError.invalidArgument(name: "dimension \(bad) of shape \(describe(shape))",
-                                                 value: "\(shape[bad])", requirement: "≥ 1")
-        }
+        return count
     }
 }
 

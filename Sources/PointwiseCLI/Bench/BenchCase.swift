@@ -53,15 +53,15 @@ enum BenchSuite {
                 try p.convBatchNorm(conv: "b1", bn: "b1.bn", 192, 64, kernel: 1, activation: .relu, eps: 0.001)
             },
             BenchCase(name: "googlenet 3a branch2 1x1 192->96, 3x3 96->128", kind: .branch, inputShape: [1, 28, 28, 192]) {
-                Sequential([try p.convBatchNorm(conv: "b2.0", bn: "b2.0.bn", 192, 96, kernel: 1, activation: .relu, eps: 0.001),
+                try Sequential([try p.convBatchNorm(conv: "b2.0", bn: "b2.0.bn", 192, 96, kernel: 1, activation: .relu, eps: 0.001),
                             try p.convBatchNorm(conv: "b2.1", bn: "b2.1.bn", 96, 128, kernel: 3, padding: 1, activation: .relu, eps: 0.001)])
             },
             BenchCase(name: "googlenet 3a branch3 1x1 192->16, 3x3 16->32", kind: .branch, inputShape: [1, 28, 28, 192]) {
-                Sequential([try p.convBatchNorm(conv: "b3.0", bn: "b3.0.bn", 192, 16, kernel: 1, activation: .relu, eps: 0.001),
+                try Sequential([try p.convBatchNorm(conv: "b3.0", bn: "b3.0.bn", 192, 16, kernel: 1, activation: .relu, eps: 0.001),
                             try p.convBatchNorm(conv: "b3.1", bn: "b3.1.bn", 16, 32, kernel: 3, padding: 1, activation: .relu, eps: 0.001)])
             },
             BenchCase(name: "googlenet 3a branch4 maxpool 3x3, 1x1 192->32", kind: .branch, inputShape: [1, 28, 28, 192]) {
-                Sequential([try Pool2D(.max, kernel: 3, stride: 1, padding: 1, ceilMode: true),
+                try Sequential([try Pool2D(.max, kernel: 3, stride: 1, padding: 1, ceilMode: true),
                             try p.convBatchNorm(conv: "b4", bn: "b4.bn", 192, 32, kernel: 1, activation: .relu, eps: 0.001)])
             },
             BenchCase(name: "googlenet inception3a module", kind: .block, inputShape: [1, 28, 28, 192]) {

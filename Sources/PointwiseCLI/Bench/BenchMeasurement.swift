@@ -131,13 +131,13 @@ enum BenchMeasurement {
 
     /// Runs the naive kernel path: once, then up to `naiveRuns` while the total stays under the budget.
     static func naive(_ layer: Layer, _ x: Tensor, outputShape: [Int]) throws -> NaiveResult {
-        layer.setKernelPath(.naive)
-        defer { layer.setKernelPath(.lowered) }
+        // The same graph and passes, convolutions and GEMMs as direct Double-accumulating loops.
+        let session = try InferenceSession(layer.graph(inputRank: x.rank), options: CompileOptions(kernelPath: .naive))
         var y = try Tensor(zeros: outputShape)
         var samples: [Double] = []
         repeat {
             let start = Timings.now()
-            try layer.forward(x, into: &y)
+            try session.run(x, into: &y)
             samples.append(Timings.now() - start)
         } while samples.count < BenchRepetitions.naiveRuns && samples.reduce(0, +) + samples.last! < BenchRepetitions.naiveTimeBudget
         return NaiveResult(median: Timings(samples: samples).median, runs: samples.count, output: y)
@@ -146,15 +146,13 @@ enum BenchMeasurement {
     /// Engine time, bare-SGEMM time of the same GEMMs, and the comparison with the naive result.
     static func measure(_ benchCase: BenchCase, layer: Layer, input x: Tensor, naive: NaiveResult?,
                         peak: Double) throws -> BenchRow {
-        let outputShape = try layer.prepare(forInput: x.shape)
+        let outputShape = try layer.outputShape(forInput: x.shape)
         var y = try Tensor(zeros: outputShape)
         let (_, calls) = try BLASRuntime.shared.withThreadLimit(1) { try GEMMTrace.record { try layer.forward(x, into: &y) } }
         let (engine, bare) = try withBareSGEMM(calls) { bare in
             try BenchRepetitions.timeEngineThenBare({ try layer.forward(x, into: &y) }, bare)
         }
-        var rows: [LayerSummary] = []
-        try layer.summarize(inputShape: x.shape, into: &rows)
-        let flops = 2 * Double(rows.reduce(0) { $0 + $1.macs })
+        let flops = 2 * Double(try layer.summary(inputShape: x.shape).totalMACs)
         let shapes = calls.count == 1 ? "\(calls[0].m)x\(calls[0].k)x\(calls[0].n)"
             : calls.isEmpty ? "none (direct kernel)" : "\(calls.count) GEMMs"
         return BenchRow(

@@ -1,0 +1,162 @@
+// Depthwise convolution, NHWC (groups = channels): each output pixel's channels are a vector sum
+// over the kernel taps inside the input (padding taps are skipped, so pads of any size on any side
+// cost nothing), bias and the optional accumulated y first, the activation last.
+#include "isa.h"
+
+#define DEPTHWISE_PARAMETERS \
+    const float *x, size_t batch, size_t height, size_t width, size_t channels, \
+    const float *w, size_t kernel_h, size_t kernel_w, size_t stride_h, size_t stride_w, \
+    size_t pad_top, size_t pad_left, size_t dilation_h, size_t dilation_w, \
+    const float *bias, pw_activation a, float *y, size_t out_h, size_t out_w, size_t ldy, int accumulate, \
+    size_t row_begin, size_t row_end
+
+#define DEPTHWISE_ARGUMENTS \
+    x, batch, height, width, channels, w, kernel_h, kernel_w, stride_h, stride_w, pad_top, pad_left, \
+    dilation_h, dilation_w, bias, a, y, out_h, out_w, ldy, accumulate, row_begin, row_end
+
+// For output rows r = n·out_h + oh in [row_begin, row_end) and columns ow: the body sees `out` (the
+// output pixel), `origin` (image n), the taps inside the input, kernel rows [kh0, kh1) and columns
+// [kw0, kw1), and the window origin (ih0, iw0), which may be negative.
+#define DEPTHWISE_PIXEL_LOOP(...) \
+    (void)batch; \
+    size_t dh = dilation_h ? dilation_h : 1, dw = dilation_w ? dilation_w : 1; \
+    for (size_t r = row_begin; r < row_end; r++) { \
+        size_t n = r / out_h, oh = r % out_h; \
+        size_t kh0, kh1; \
+        pw_tap_range(oh, stride_h, pad_top, dh, kernel_h, height, &kh0, &kh1); \
+        ptrdiff_t ih0 = (ptrdiff_t)(oh * stride_h) - (ptrdiff_t)pad_top; \
+        const float *origin = x + n * height * width * channels; \
+        for (size_t ow = 0; ow < out_w; ow++) { \
+            size_t kw0, kw1; \
+            pw_tap_range(ow, stride_w, pad_left, dw, kernel_w, width, &kw0, &kw1); \
+            ptrdiff_t iw0 = (ptrdiff_t)(ow * stride_w) - (ptrdiff_t)pad_left; \
+            float *out = y + (r * out_w + ow) * ldy; \
+            __VA_ARGS__ \
+        } \
+    }
+
+// The input pixel row of kernel row kh (inside the input) and the pixel of kernel column kw.
+#define DEPTHWISE_ROW(kh) (origin + (size_t)(ih0 + (ptrdiff_t)((kh) * dh)) * width * channels)
+#define DEPTHWISE_COLUMN(kw) ((size_t)(iw0 + (ptrdiff_t)((kw) * dw)) * channels)
+
+// MARK: Portable: the output row accumulates tap by tap, the channel loop innermost.
+
+static void depthwise_portable(DEPTHWISE_PARAMETERS) {
+    DEPTHWISE_PIXEL_LOOP(
+        if (accumulate) {
+            if (bias) for (size_t c = 0; c < channels; c++) out[c] = bias[c] + out[c];
+        } else if (bias) {
+            for (size_t c = 0; c < channels; c++) out[c] = bias[c];
+        } else {
+            for (size_t c = 0; c < channels; c++) out[c] = 0.0f;
+        }
+        for (size_t kh = kh0; kh < kh1; kh++) {
+            const float *row = DEPTHWISE_ROW(kh);
+            for (size_t kw = kw0; kw < kw1; kw++) {
+                const float *pixel = row + DEPTHWISE_COLUMN(kw), *taps = w + (kh * kernel_w + kw) * channels;
+                for (size_t c = 0; c < channels; c++) out[c] += pixel[c] * taps[c];
+            }
+        }
+        pw_act_row_portable(out, channels, a);
+    )
+}
+
+#if PW_X86
+
+// MARK: AVX2: blocks of nv ≤ 8 vectors of 8 channels (independent FMA chains, so the taps' FMAs
+// overlap instead of waiting on each other), or one masked vector for the tail.
+
+PW_AVX2 PW_INLINE void depthwise_block8(size_t nv, int masked, __m256i k, const float *origin, const float *w,
+                                        const float *bias, float *out, size_t c, size_t channels, size_t width,
+                                        size_t kernel_w, size_t kh0, size_t kh1, size_t kw0, size_t kw1,
+                                        ptrdiff_t ih0, ptrdiff_t iw0, size_t dh, size_t dw, int accumulate, pw_activation a) {
+#define LOAD8(p) (masked ? _mm256_maskload_ps((p), k) : _mm256_loadu_ps(p))
+    __m256 sum[8];
+    for (size_t j = 0; j < nv; j++) {
+        sum[j] = bias ? LOAD8(bias + c + 8 * j) : _mm256_setzero_ps();
+        if (accumulate) sum[j] = _mm256_add_ps(sum[j], LOAD8(out + c + 8 * j));
+    }
+    for (size_t kh = kh0; kh < kh1; kh++) {
+        const float *row = DEPTHWISE_ROW(kh) + c;
+        const float *taps = w + kh * kernel_w * channels + c;
+        for (size_t kw = kw0; kw < kw1; kw++) {
+            const float *pixel = row + DEPTHWISE_COLUMN(kw), *tap = taps + kw * channels;
+            for (size_t j = 0; j < nv; j++)
+                sum[j] = _mm256_fmadd_ps(LOAD8(pixel + 8 * j), LOAD8(tap + 8 * j), sum[j]);
+        }
+    }
+    __m256 va = _mm256_set1_ps(a.alpha), vb = _mm256_set1_ps(a.beta);
+    for (size_t j = 0; j < nv; j++) {
+        __m256 v = pw_act8(sum[j], a.kind, va, vb);
+        if (masked) _mm256_maskstore_ps(out + c + 8 * j, k, v);
+        else _mm256_storeu_ps(out + c + 8 * j, v);
+    }
+#undef LOAD8
+}
+
+#define DEPTHWISE_BLOCK8(NV, MASKED, K) \
+    depthwise_block8(NV, MASKED, K, origin, w, bias, out, c, channels, width, kernel_w, kh0, kh1, kw0, kw1, \
+                     ih0, iw0, dh, dw, accumulate, a)
+
+PW_AVX2 static void depthwise_avx2(DEPTHWISE_PARAMETERS) {
+    __m256i all = _mm256_set1_epi32(-1), tail = pw_mask8(channels % 8);
+    DEPTHWISE_PIXEL_LOOP(
+        size_t c = 0;
+        for (; c + 64 <= channels; c += 64) DEPTHWISE_BLOCK8(8, 0, all);
+        if (c + 32 <= channels) { DEPTHWISE_BLOCK8(4, 0, all); c += 32; }
+        for (; c + 8 <= channels; c += 8) DEPTHWISE_BLOCK8(1, 0, all);
+        if (c < channels) DEPTHWISE_BLOCK8(1, 1, tail);
+    )
+}
+
+// MARK: AVX-512: blocks of nv ≤ 8 vectors of 16 channels, or one masked vector for the tail.
+
+PW_AVX512 PW_INLINE void depthwise_block16(size_t nv, __mmask16 k, const float *origin, const float *w,
+                                           const float *bias, float *out, size_t c, size_t channels, size_t width,
+                                           size_t kernel_w, size_t kh0, size_t kh1, size_t kw0, size_t kw1,
+                                           ptrdiff_t ih0, ptrdiff_t iw0, size_t dh, size_t dw, int accumulate, pw_activation a) {
+    __m512 sum[8];
+    for (size_t j = 0; j < nv; j++) {
+        sum[j] = bias ? _mm512_maskz_loadu_ps(k, bias + c + 16 * j) : _mm512_setzero_ps();
+        if (accumulate) sum[j] = _mm512_add_ps(sum[j], _mm512_maskz_loadu_ps(k, out + c + 16 * j));
+    }
+    for (size_t kh = kh0; kh < kh1; kh++) {
+        const float *row = DEPTHWISE_ROW(kh) + c;
+        const float *taps = w + kh * kernel_w * channels + c;
+        for (size_t kw = kw0; kw < kw1; kw++) {
+            const float *pixel = row + DEPTHWISE_COLUMN(kw), *tap = taps + kw * channels;
+            for (size_t j = 0; j < nv; j++)
+                sum[j] = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(k, pixel + 16 * j), _mm512_maskz_loadu_ps(k, tap + 16 * j), sum[j]);
+        }
+    }
+    __m512 va = _mm512_set1_ps(a.alpha), vb = _mm512_set1_ps(a.beta);
+    for (size_t j = 0; j < nv; j++) _mm512_mask_storeu_ps(out + c + 16 * j, k, pw_act16(sum[j], a.kind, va, vb));
+}
+
+#define DEPTHWISE_BLOCK16(NV, K) \
+    depthwise_block16(NV, K, origin, w, bias, out, c, channels, width, kernel_w, kh0, kh1, kw0, kw1, \
+                      ih0, iw0, dh, dw, accumulate, a)
+
+PW_AVX512 static void depthwise_avx512(DEPTHWISE_PARAMETERS) {
+    __mmask16 all = (__mmask16)0xFFFF, tail = pw_mask16(channels % 16);
+    DEPTHWISE_PIXEL_LOOP(
+        size_t c = 0;
+        for (; c + 128 <= channels; c += 128) DEPTHWISE_BLOCK16(8, all);
+        if (c + 64 <= channels) { DEPTHWISE_BLOCK16(4, all); c += 64; }
+        for (; c + 16 <= channels; c += 16) DEPTHWISE_BLOCK16(1, all);
+        if (c < channels) DEPTHWISE_BLOCK16(1, tail);
+    )
+}
+
+#endif  // PW_X86
+
+void pw_depthwise(pw_isa isa, DEPTHWISE_PARAMETERS) {
+    if (channels == 0 || out_h == 0 || out_w == 0) return;
+#if PW_X86
+    if (isa == PW_ISA_AVX512) { depthwise_avx512(DEPTHWISE_ARGUMENTS); return; }
+    if (isa == PW_ISA_AVX2) { depthwise_avx2(DEPTHWISE_ARGUMENTS); return; }
+#else
+    (void)isa;
+#endif
+    depthwise_portable(DEPTHWISE_ARGUMENTS);
+}

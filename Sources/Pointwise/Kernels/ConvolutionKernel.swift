@@ -1,0 +1,266 @@
+/// How a convolution maps onto GEMM.
+public enum ConvolutionLowering: String, Sendable {
+    case pointwise = "1x1 GEMM (no copy)"
+    case stridedPointwise = "strided gather + GEMM"
+    case im2col = "im2col + GEMM"
+    case depthwise = "depthwise direct"
+}
+
+/// A 2-D convolution on NHWC feature maps, lowered to SGEMM, with bias, an optional residual
+/// (accumulated with beta = 1) and the activation fused into one pass over each output block.
+///
+/// x: [N, H, W, Cin] (dense) -> y: [N, H', W', Cout] (pixel rows `ldy` apart: a channel slice of a
+/// concat output is written in place). Weights are packed once, at plan time. Lowerings:
+/// - **1x1, stride 1, no padding**: one `cblas_sgemm` per group on the input itself,
+///   M = N·H·W, K = Cin/groups, N = Cout/groups (lda = Cin, ldc = ldy): no copy, no workspace.
+/// - **1x1 with stride, no padding**: the strided pixels gathered into the workspace, then that GEMM.
+/// - **depthwise** (groups = Cin = Cout): the direct NHWC kernel `pw_depthwise`.
+/// - **any other**: im2col into the workspace, tiled by output rows, then one SGEMM per group,
+///   K = KH·KW·Cin/groups.
+/// On T threads each part takes a block of output rows (or of output channels when there are
+/// few rows) and runs that block's gather or im2col, GEMM and epilogue while it is in cache.
+final class ConvolutionKernel: Kernel, ParallelWork {
+    typealias Lowering = ConvolutionLowering
+
+    let geometry: ConvolutionGeometry
+    let activation: Activation
+    let kernelLowering: Lowering
+    let path: KernelPath
+    /// GEMM paths: group-major (KH·KW·Cin_g)×Cout_g matrices; group g's at g·K_g·Cout_g, its row
+    /// (kh·KW + kw)·Cin_g + ci, column co = weight[g·Cout_g + co, ci, kh, kw].
+    /// Depthwise: tap-major [KH·KW][C]. Naive path: OIHW as given.
+    let weights: FloatBuffer
+    let bias: FloatBuffer?
+    let input: Operand
+    let output: Operand
+    let residual: Operand?
+    let (batch, height, width): (Int, Int, Int)
+    let (outputHeight, outputWidth): (Int, Int)
+    /// Output pixels, M = N·H'·W'.
+    let rows: Int
+    /// Rows of the im2col workspace each part lowers at a time, and the parts it was sized for.
+    let tileRows: Int
+    let workspaceParts: Int
+    let workspaceBytes: Int
+
+    /// Floats of im2col workspace at most (16 MiB): larger batches are lowered in tiles of rows.
+    static let workspaceLimit = 1 << 22
+
+    init(geometry: ConvolutionGeometry, weight: Tensor, bias: Tensor?, activation: Activation,
+         input: Operand, output: Operand, residual: Operand?, path: KernelPath = .lowered,
+         workspaceLimit: Int = ConvolutionKernel.workspaceLimit, threads: Int = ThreadPool.size) {
+        self.geometry = geometry
+        self.activation = activation
+        self.path = path
+        self.input = input
+        self.output = output
+        self.residual = residual
+        (batch, height, width) = (input.nhwc.n, input.nhwc.h, input.nhwc.w)
+        (outputHeight, outputWidth) = (output.nhwc.h, output.nhwc.w)
+        rows = batch * outputHeight * outputWidth
+        let g = geometry
+        if g.groups > 1 && g.groups == g.inChannels && g.groups == g.outChannels {
+            kernelLowering = .depthwise
+        } else if g.kernel == 1 && g.padding.isZero {
+            kernelLowering = g.stride == 1 ? .pointwise : .stridedPointwise
+        } else {
+            kernelLowering = .im2col
+        }
+        weights = FloatBuffer(path == .naive ? weight.scalars
+                              : kernelLowering == .depthwise ? Self.packDepthwise(weight.scalars, g) : Self.pack(weight.scalars, g))
+        self.bias = bias.map { FloatBuffer($0.scalars) }
+        if path == .lowered && (kernelLowering == .stridedPointwise || kernelLowering == .im2col) {
+            let rowLength = g.reductionPerGroup * g.groups
+            let parts = max(1, min(threads, rows / 16, rows * g.reductionPerGroup * g.outChannelsPerGroup * g.groups / 1_000_000))
+            let rowsPerPart = (rows + parts - 1) / parts
+            tileRows = max(1, min(rowsPerPart, workspaceLimit / parts / rowLength))
+            workspaceParts = parts
+            workspaceBytes = parts * tileRows * rowLength * MemoryLayout<Float>.stride
+        } else {
+            (tileRows, workspaceParts, workspaceBytes) = (0, 0, 0)
+        }
+    }
+
+    var macs: Int { rows * geometry.reductionPerGroup * geometry.outChannelsPerGroup * geometry.groups }
+    var weightBytes: Int { weights.byteCount + (bias?.byteCount ?? 0) }
+
+    /// The GEMM one group's call is: M×K times K×N.
+    var gemmShape: (m: Int, k: Int, n: Int) { (rows, geometry.reductionPerGroup, geometry.outChannelsPerGroup) }
+
+    var lowering: String {
+        if path == .naive { return "naive direct loop" }
+        if kernelLowering == .depthwise { return "depthwise direct" }
+        let (m, k, n) = gemmShape
+        return "M=\(m) K=\(k) N=\(n)" + (geometry.groups > 1 ? " ×\(geometry.groups) groups" : "") + " (\(kernelLowering.rawValue))"
+    }
+
+    // MARK: Running
+
+    /// One call's pointers and split, on the caller's stack while the parts run.
+    private struct Job {
+        enum Split { case rows, columns, outputRows, tiles }
+        let x: UnsafePointer<Float>
+        let y: UnsafeMutablePointer<Float>
+        let ldy: Int
+        /// The residual, when it must be copied into the output first (not already there).
+        let residualCopy: UnsafePointer<Float>?
+        let beta: Float
+        let isa: KernelISA
+        let split: Split
+        let workspace: UnsafeMutablePointer<Float>?
+        /// Rows of im2col workspace each part lowers at a time.
+        let tileRows: Int
+    }
+
+    func run(_ frame: Frame) {
+        let x = UnsafePointer(frame.float(input))
+        let y = frame.float(output)
+        let ldy = output.pixelStride
+        let r = residual.map { UnsafePointer(frame.float($0)) }
+        let residualCopy = r != nil && r! != UnsafePointer(y) ? r : nil
+        let g = geometry
+        if path == .naive {
+            if let residualCopy { copyRows(residualCopy, into: y, ldy: ldy, rows: 0..<rows, columns: 0..<g.outChannels) }
+            Reference.conv2DKernel(input: x, batch: batch, height: height, width: width, inChannels: g.inChannels,
+                                   weight: weights.pointer, outChannels: g.outChannels, kernel: g.kernel, bias: bias.pointer,
+                                   stride: g.stride, padding: g.padding, dilation: g.dilation, groups: g.groups,
+                                   output: y, outputHeight: outputHeight, outputWidth: outputWidth,
+                                   outputRowStride: ldy, accumulate: r != nil, activation: activation)
+            return
+        }
+        var split = Job.Split.rows
+        var parts = 1
+        var tileRows = 0
+        switch kernelLowering {
+        case .pointwise:
+            // Split the rows across threads; with too few rows (7x7 maps), split the columns.
+            parts = ThreadPool.parts(rows: rows, macs: macs)
+            let columnParts = g.groups == 1 ? ThreadPool.parts(rows: g.outChannels, macs: macs, minimumRows: 32) : 1
+            if parts == 1 && columnParts > 1 { (split, parts) = (.columns, columnParts) }
+        case .depthwise:
+            // Depthwise does ~9 MACs per output value: count its work as 4x (memory-bound).
+            split = .outputRows
+            parts = ThreadPool.parts(rows: batch * outputHeight, macs: 4 * macs, minimumRows: 2)
+        case .stridedPointwise, .im2col:
+            // Each part lowers and multiplies its own rows, in tiles, in its own slice of the workspace.
+            split = .tiles
+            let rowLength = g.reductionPerGroup * g.groups
+            let workspaceFloats = workspaceBytes / MemoryLayout<Float>.stride
+            parts = max(1, min(ThreadPool.parts(rows: rows, macs: macs), workspaceParts))
+            tileRows = max(1, min((rows + parts - 1) / parts, workspaceFloats / parts / rowLength))
+        }
+        var job = Job(x: x, y: y, ldy: ldy, residualCopy: residualCopy, beta: r == nil ? 0 : 1, isa: frame.isa, split: split,
+                      workspace: workspaceBytes > 0 ? frame.floatWorkspace() : nil, tileRows: tileRows)
+        withUnsafePointer(to: &job) { ThreadPool.run(parts: parts, self, context: UnsafeRawPointer($0)) }
+    }
+
+    /// One thread's share: its rows (or output channels) of the output, lowered, multiplied and
+    /// finished by the epilogue while they are in this core's cache.
+    func runPart(_ part: Int, of parts: Int, context: UnsafeRawPointer) {
+        let job = context.assumingMemoryBound(to: Job.self).pointee
+        let g = geometry
+        switch job.split {
+        case .columns:
+            let columns = ThreadPool.range(part, of: parts, count: g.outChannels, alignment: 16)
+            guard !columns.isEmpty else { return }
+            if let r = job.residualCopy { copyRows(r, into: job.y, ldy: job.ldy, rows: 0..<rows, columns: columns) }
+            multiply(job.x, lda: g.inChannels, groupStride: 0, y: job.y, ldy: job.ldy, beta: job.beta,
+                     rows: 0..<rows, columns: columns, isa: job.isa)
+        case .rows:
+            let band = ThreadPool.range(part, of: parts, count: rows)
+            guard !band.isEmpty else { return }
+            if let r = job.residualCopy { copyRows(r, into: job.y, ldy: job.ldy, rows: band, columns: 0..<g.outChannels) }
+            multiply(job.x + band.lowerBound * g.inChannels, lda: g.inChannels, groupStride: g.inChannelsPerGroup,
+                     y: job.y, ldy: job.ldy, beta: job.beta, rows: band, isa: job.isa)
+        case .outputRows:
+            let band = ThreadPool.range(part, of: parts, count: batch * outputHeight)
+            guard !band.isEmpty else { return }
+            if let r = job.residualCopy {
+                copyRows(r, into: job.y, ldy: job.ldy, rows: band.lowerBound * outputWidth..<band.upperBound * outputWidth,
+                         columns: 0..<g.outChannels)
+            }
+            DepthwiseKernel.run(input: job.x, batch: batch, height: height, width: width, geometry: g,
+                                outputHeight: outputHeight, outputWidth: outputWidth,
+                                weights: weights.pointer, bias: bias.pointer, activation: activation,
+                                output: job.y, outputRowStride: job.ldy, accumulate: job.beta != 0, rows: band, isa: job.isa)
+        case .tiles:
+            let rowLength = g.reductionPerGroup * g.groups
+            let scratch = job.workspace! + part * job.tileRows * rowLength
+            let partRows = ThreadPool.range(part, of: parts, count: rows)
+            for m0 in Swift.stride(from: partRows.lowerBound, to: partRows.upperBound, by: job.tileRows) {
+                let tile = m0..<min(partRows.upperBound, m0 + job.tileRows)
+                if let r = job.residualCopy { copyRows(r, into: job.y, ldy: job.ldy, rows: tile, columns: 0..<g.outChannels) }
+                if kernelLowering == .stridedPointwise {
+                    Im2col.gatherStrided(input: job.x, height: height, width: width, channels: g.inChannels,
+                                         stride: g.stride, outputHeight: outputHeight, outputWidth: outputWidth,
+                                         rows: tile, into: scratch)
+                    multiply(scratch, lda: g.inChannels, groupStride: g.inChannelsPerGroup, y: job.y, ldy: job.ldy,
+                             beta: job.beta, rows: tile, isa: job.isa)
+                } else {
+                    Im2col.lower(input: job.x, height: height, width: width, geometry: g,
+                                 outputHeight: outputHeight, outputWidth: outputWidth, rows: tile, into: scratch)
+                    multiply(scratch, lda: rowLength, groupStride: g.reductionPerGroup, y: job.y, ldy: job.ldy,
+                             beta: job.beta, rows: tile, isa: job.isa)
+                }
+            }
+        }
+    }
+
+    /// The residual's rows (dense, Cout per pixel) copied into the output's rows, before a GEMM accumulates onto them.
+    private func copyRows(_ r: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, ldy: Int, rows: Range<Int>, columns: Range<Int>) {
+        let channels = geometry.outChannels
+        for m in rows {
+            (y + m * ldy + columns.lowerBound).update(from: r + m * channels + columns.lowerBound, count: columns.count)
+        }
+    }
+
+    /// One SGEMM per group on output rows `rows` (A's first row at `a`, rows lda apart) and output
+    /// columns `columns` of each group, then the epilogue on that block.
+    private func multiply(_ a: UnsafePointer<Float>, lda: Int, groupStride: Int, y: UnsafeMutablePointer<Float>, ldy: Int,
+                          beta: Float, rows: Range<Int>, columns: Range<Int>? = nil, isa: KernelISA) {
+        let g = geometry
+        let (kGroup, nGroup) = (g.reductionPerGroup, g.outChannelsPerGroup)
+        let columns = columns ?? 0..<nGroup
+        let out = y + rows.lowerBound * ldy + columns.lowerBound
+        for group in 0..<g.groups {
+            GEMM.sgemm(m: rows.count, n: columns.count, k: kGroup, a: a + group * groupStride, lda: lda,
+                       b: weights.pointer + group * kGroup * nGroup + columns.lowerBound, ldb: nGroup,
+                       c: out + group * nGroup, ldc: ldy, beta: beta)
+        }
+        Epilogue.apply(bias: bias.pointer.map { $0 + columns.lowerBound }, activation: activation, isa: isa, to: out,
+                       rows: rows.count, columns: columns.count == nGroup ? g.outChannels : columns.count, rowStride: ldy)
+    }
+
+    // MARK: Packing
+
+    /// OIHW weights → group-major (KH·KW·Cin_g)×Cout_g matrices (see `weights`).
+    static func pack(_ weight: [Float], _ g: ConvolutionGeometry) -> [Float] {
+        let (kh, kw, cinG, coutG) = (g.kernel.height, g.kernel.width, g.inChannelsPerGroup, g.outChannelsPerGroup)
+        var packed = [Float](repeating: 0, count: weight.count)
+        for group in 0..<g.groups {
+            let base = group * g.reductionPerGroup * coutG
+            for co in 0..<coutG {
+                let o = group * coutG + co
+                for ci in 0..<cinG {
+                    for y in 0..<kh {
+                        for x in 0..<kw {
+                            let row = (y * kw + x) * cinG + ci
+                            packed[base + row * coutG + co] = weight[((o * cinG + ci) * kh + y) * kw + x]
+                        }
+                    }
+                }
+            }
+        }
+        return packed
+    }
+
+    /// Depthwise OIHW weights [C, 1, KH, KW] → tap-major [KH·KW][C].
+    static func packDepthwise(_ weight: [Float], _ g: ConvolutionGeometry) -> [Float] {
+        let taps = g.kernel.height * g.kernel.width
+        var packed = [Float](repeating: 0, count: weight.count)
+        for c in 0..<g.outChannels {
+            for t in 0..<taps { packed[t * g.outChannels + c] = weight[c * taps + t] }
+        }
+        return packed
+    }
+}

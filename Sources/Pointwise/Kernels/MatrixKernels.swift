@@ -1,0 +1,141 @@
+/// Gemm: Y [M, N] = activation(alpha·op(A)·op(B) + beta·C), one `cblas_sgemm`.
+/// A is the run-time operand (or a constant), B usually the weights. C, broadcast to [M, N], is
+/// either a bias row (C [N] or [1, N]: added by the epilogue, with the activation) or anything
+/// else (copied into Y first, then the GEMM accumulates with beta).
+final class GemmKernel: Kernel {
+    let attributes: GemmAttributes
+    let a: Operand
+    let b: Operand?
+    let constantB: FloatBuffer?
+    let output: Operand
+    let (m, n, k): (Int, Int, Int)
+    /// beta·C as a bias row, or as a full [M, N] matrix copied in first.
+    let biasRow: FloatBuffer?
+    let fullC: FloatBuffer?
+    let path: KernelPath
+
+    init(_ attributes: GemmAttributes, a: Operand, b: Operand?, constantB: Tensor?, c: Tensor?, output: Operand,
+         path: KernelPath = .lowered) {
+        self.attributes = attributes
+        self.a = a
+        self.b = b
+        self.constantB = constantB.map { FloatBuffer($0.scalars) }
+        self.output = output
+        self.path = path
+        (m, n) = (output.shape[0], output.shape[1])
+        k = attributes.transposeA ? a.shape[0] : a.shape[1]
+        if let c, attributes.beta != 0 {
+            let cStrides = Broadcasting.strides(of: c.shape, Broadcasting.strides(c.shape), broadcastTo: [m, n])
+            if cStrides[0] == 0 {
+                biasRow = FloatBuffer((0..<n).map { attributes.beta * c.scalars[$0 * cStrides[1]] })
+                fullC = nil
+            } else {
+                var full = [Float](repeating: 0, count: m * n)
+                for i in 0..<m { for j in 0..<n { full[i * n + j] = attributes.beta * c.scalars[i * cStrides[0] + j * cStrides[1]] } }
+                fullC = FloatBuffer(full)
+                biasRow = nil
+            }
+        } else {
+            (biasRow, fullC) = (nil, nil)
+        }
+    }
+
+    var macs: Int { m * n * k }
+    var weightBytes: Int { (constantB?.byteCount ?? 0) + (biasRow?.byteCount ?? 0) + (fullC?.byteCount ?? 0) }
+    var lowering: String { path == .naive ? "naive direct loop" : "M=\(m) K=\(k) N=\(n) (GEMM\(attributes.transposeB ? ", B transposed" : ""))" }
+
+    func run(_ frame: Frame) {
+        let x = UnsafePointer(frame.float(a))
+        let w = constantB.map { UnsafePointer($0.pointer) } ?? UnsafePointer(frame.float(b!))
+        let y = frame.float(output)
+        let ldy = output.strides[0]
+        if let fullC {
+            for i in 0..<m { (y + i * ldy).update(from: fullC.pointer + i * n, count: n) }
+        }
+        let lda = attributes.transposeA ? m : k
+        let ldb = attributes.transposeB ? k : n
+        if path == .naive {
+            for i in 0..<m {
+                for j in 0..<n {
+                    var sum = 0.0
+                    for p in 0..<k {
+                        let av = attributes.transposeA ? x[p * lda + i] : x[i * lda + p]
+                        let bv = attributes.transposeB ? w[j * ldb + p] : w[p * ldb + j]
+                        sum += Double(av) * Double(bv)
+                    }
+                    y[i * ldy + j] = Float(Double(attributes.alpha) * sum + (fullC == nil ? 0 : Double(y[i * ldy + j])))
+                }
+            }
+        } else if m == 0 || n == 0 {
+            return
+        } else if k == 0 {
+            if fullC == nil { for i in 0..<m { (y + i * ldy).update(repeating: 0, count: n) } }
+        } else {
+            GEMM.sgemm(m: m, n: n, k: k, a: x, lda: lda, transposeA: attributes.transposeA,
+                       b: w, ldb: ldb, transposeB: attributes.transposeB, c: y, ldc: ldy,
+                       alpha: attributes.alpha, beta: fullC == nil ? 0 : 1)
+        }
+        Epilogue.apply(bias: biasRow.pointer, activation: attributes.activation, isa: frame.isa, to: y, rows: m, columns: n, rowStride: ldy)
+    }
+}
+
+/// MatMul with NumPy semantics: one `cblas_sgemm` per broadcast batch matrix. When B has no
+/// batch of its own and A is dense, the batch folds into M: one GEMM.
+final class MatMulKernel: Kernel {
+    let a: Operand
+    let b: Operand?
+    let constantB: FloatBuffer?
+    let output: Operand
+    let (m, n, k): (Int, Int, Int)
+    /// (A offset, B offset, Y offset) of each GEMM, in elements.
+    let batches: [(Int, Int, Int)]
+    let foldedM: Int
+
+    init(a: Operand, b: Operand?, constantB: Tensor?, output: Operand) {
+        self.a = a
+        self.b = b
+        self.constantB = constantB.map { FloatBuffer($0.scalars) }
+        self.output = output
+        let bShape = b?.shape ?? constantB!.shape
+        let a2 = a.shape.count == 1 ? [1] + a.shape : a.shape
+        let b2 = bShape.count == 1 ? bShape + [1] : bShape
+        let (m, k, n) = (a2[a2.count - 2], a2[a2.count - 1], b2[b2.count - 1])
+        (self.m, self.k, self.n) = (m, k, n)
+        let aBatch = Array(a2.dropLast(2)), bBatch = Array(b2.dropLast(2))
+        let batch = (try? Broadcasting.shape([aBatch, bBatch])) ?? []
+        let aStrides = Broadcasting.strides(of: aBatch, Broadcasting.strides(aBatch), broadcastTo: batch)
+        let bStrides = Broadcasting.strides(of: bBatch, Broadcasting.strides(bBatch), broadcastTo: batch)
+        let count = batch.reduce(1, *)
+        if bStrides.allSatisfy({ $0 == 0 }) && aStrides == Broadcasting.strides(batch) {
+            foldedM = m * count
+            batches = [(0, 0, 0)]
+        } else {
+            foldedM = m
+            var list: [(Int, Int, Int)] = []
+            ReferenceInterpreter.forEachIndex(batch) { flat, index in
+                let ao = zip(aStrides, index).reduce(0) { $0 + $1.0 * $1.1 } * m * k
+                let bo = zip(bStrides, index).reduce(0) { $0 + $1.0 * $1.1 } * k * n
+                list.append((ao, bo, flat * m * n))
+            }
+            batches = list.isEmpty ? [(0, 0, 0)] : list
+        }
+    }
+
+    var macs: Int { foldedM * n * k * batches.count }
+    var weightBytes: Int { constantB?.byteCount ?? 0 }
+    var lowering: String { "M=\(foldedM) K=\(k) N=\(n)" + (batches.count > 1 ? " ×\(batches.count) batches" : "") + " (GEMM)" }
+
+    func run(_ frame: Frame) {
+        let x = UnsafePointer(frame.float(a))
+        let w = constantB.map { UnsafePointer($0.pointer) } ?? UnsafePointer(frame.float(b!))
+        let y = frame.float(output)
+        guard foldedM > 0 && n > 0 else { return }
+        for (ao, bo, yo) in batches {
+            if k == 0 {
+                (y + yo).update(repeating: 0, count: foldedM * n)
+            } else {
+                GEMM.sgemm(m: foldedM, n: n, k: k, a: x + ao, lda: k, b: w + bo, ldb: n, c: y + yo, ldc: n)
+            }
+        }
+    }
+}

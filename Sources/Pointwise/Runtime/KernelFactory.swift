@@ -1,0 +1,188 @@
+/// Makes the kernel that runs one node of a planned graph, with its operands' memory views;
+/// nil for a node the placement made unnecessary (a view, an eliminated concat).
+struct KernelFactory {
+    let graph: Graph
+    let layouts: [Layout]
+    let placement: BufferPlacement
+    let options: CompileOptions
+    /// Every value a kernel reads or writes through the pointer table.
+    let referenced = ReferencedValues()
+
+    final class ReferencedValues {
+        var values = Set<ValueID>()
+    }
+
+    func operand(_ value: ValueID) -> Operand {
+        referenced.values.insert(value)
+        let view = placement.view(of: value, graph: graph, layouts: layouts)
+        return Operand(slot: value.index, shape: graph[value].shape ?? [], strides: view.strides, layout: layouts[value.index])
+    }
+
+    private func constant(_ value: ValueID?) -> Tensor? { value.flatMap { graph.initializers[$0]?.floatTensor } }
+
+    private func unsupported(_ node: Node, _ why: String) -> PointwiseError {
+        .unsupportedNodes(["'\(node.name)' (\(node.op.typeName)): \(why)"])
+    }
+
+    func make(_ node: Node, index: Int) throws -> (any Kernel)? {
+        if placement.noOps.contains(index) { return nil }
+        for input in node.presentInputs where graph[input].dataType == .int64 && graph.initializers[input] == nil {
+            if case .gather = node.op, input == node.input(1) { continue }
+            throw unsupported(node, "int64 input '\(graph[input].name)' is computed from run-time data; int64 values must be known when the model is planned (shapes, constants, int64 graph inputs)")
+        }
+        for output in node.outputs where graph[output].dataType == .int64 {
+            throw unsupported(node, "its int64 output '\(graph[output].name)' depends on run-time float data")
+        }
+        let y = operand(node.output)
+        func x(_ slot: Int) throws -> Operand {
+            guard let value = node.input(slot) else { throw unsupported(node, "input \(slot) is missing") }
+            return operand(value)
+        }
+        switch node.op {
+        case .conv(let a):
+            guard let weight = constant(node.input(1)) else {
+                throw unsupported(node, "its weight is computed at run time; convolution weights must be constant")
+            }
+            if let b = node.input(2), constant(b) == nil { throw unsupported(node, "its bias is computed at run time") }
+            let input = try x(0)
+            let window = try WindowGeometry(inputHeight: input.shape[2], inputWidth: input.shape[3], kernel: [weight.shape[2], weight.shape[3]],
+                                            strides: a.strides, dilations: a.dilations, pads: a.pads, autoPad: a.autoPad, what: "Conv '\(node.name)'")
+            let geometry = try ConvolutionGeometry(inChannels: input.shape[1], outChannels: weight.shape[0], kernel: window.kernel,
+                                                   stride: window.stride, padding: window.padding, dilation: window.dilation, groups: a.group)
+            return ConvolutionKernel(geometry: geometry, weight: weight, bias: constant(node.input(2)), activation: a.activation,
+                                     input: input, output: y, residual: a.hasResidual ? try x(3) : nil, path: options.kernelPath,
+                                     workspaceLimit: max(options.workspaceLimit / MemoryLayout<Float>.stride, 1),
+                                     threads: options.threads ?? ThreadPool.size)
+
+        case .gemm(let a):
+            if let c = node.input(2), constant(c) == nil { throw unsupported(node, "its C input is computed at run time") }
+            let bConstant = constant(node.input(1))
+            return GemmKernel(a, a: try x(0), b: bConstant == nil ? try x(1) : nil, constantB: bConstant, c: constant(node.input(2)),
+                              output: y, path: options.kernelPath)
+
+        case .matMul:
+            let bConstant = constant(node.input(1))
+            return MatMulKernel(a: try x(0), b: bConstant == nil ? try x(1) : nil, constantB: bConstant, output: y)
+
+        case .batchNormalization(let epsilon, let activation):
+            guard y.shape.count == 4 || y.shape.count == 2 else {
+                throw unsupported(node, "BatchNormalization of a rank-\(y.shape.count) tensor (supported: [N, C, H, W] and [N, C])")
+            }
+            let parameters = (1...4).map { constant(node.input($0)) }
+            guard parameters.allSatisfy({ $0 != nil }) else { throw unsupported(node, "its scale, bias, mean and variance must be constant") }
+            let statistics = try BatchNormParameters(weight: parameters[0]!.scalars, bias: parameters[1]!.scalars,
+                                                     runningMean: parameters[2]!.scalars, runningVar: parameters[3]!.scalars, eps: epsilon)
+            let (scale, shift) = statistics.scaleAndShift
+            return ChannelAffineKernel(scale: scale.map(Float.init), shift: shift.map(Float.init), activation: activation,
+                                       input: try x(0), output: y)
+
+        case .lrn(let a):
+            return LRNKernel(a, input: try x(0), output: y)
+
+        case .activation(let activation):
+            return ActivationKernel(activation, input: try x(0), output: y)
+
+        case .clip:
+            throw unsupported(node, "Clip's min or max is computed at run time; they must be constants")
+
+        case .binary(let op, let activation):
+            return BinaryKernel(op, activation: activation, a: try x(0), b: try x(1), output: y)
+
+        case .sum(let activation):
+            return SumKernel(activation: activation, inputs: try node.inputs.indices.map(x), output: y)
+
+        case .maxPool(let a), .averagePool(let a):
+            guard y.shape.count == 4 else { throw unsupported(node, "pooling of a rank-\(y.shape.count) tensor (2-D pooling only)") }
+            let input = try x(0)
+            let window = try WindowGeometry(inputHeight: input.shape[2], inputWidth: input.shape[3], kernel: a.kernelShape, strides: a.strides,
+                                            dilations: a.dilations, pads: a.pads, autoPad: a.autoPad, ceilMode: a.ceilMode,
+                                            what: "\(node.op.typeName) '\(node.name)'")
+            let isMax: Bool = { if case .maxPool = node.op { return true }; return false }()
+            return PoolKernel(isMax: isMax, countIncludePad: a.countIncludePad, window: window, input: input, output: y)
+
+        case .globalAveragePool, .globalMaxPool:
+            guard y.shape.count == 4 else { throw unsupported(node, "global pooling of a rank-\(y.shape.count) tensor (2-D only)") }
+            return GlobalPoolKernel(isMax: node.op == .globalMaxPool, input: try x(0), output: y)
+
+        case .concat(let axis):
+            // The members not written in place are copied into their slices.
+            let a = try ShapeInference.normalizedAxis(axis, rank: y.shape.count, what: "Concat axis")
+            let inPlace = placement.inPlaceConcatInputs[index] ?? []
+            var start = 0
+            var copies: [CopyKernel] = []
+            for (slot, value) in node.inputs.enumerated() {
+                guard let value else { continue }
+                let member = operand(value)
+                defer { start += member.shape[a] }
+                if inPlace.contains(slot) { continue }
+                let slice = Operand(slot: y.slot, shape: member.shape, strides: y.strides, layout: y.layout)
+                copies.append(CopyKernel("concat copy", input: member, output: slice, outputOffset: start * y.strides[a]))
+            }
+            return SequenceKernel(copies, what: "concat (\(copies.count) of \(node.presentInputs.count) inputs copied)")
+
+        case .flatten, .reshape, .squeeze, .unsqueeze, .identity, .cast:
+            // Not an alias: the element order changes (an NHWC map read in NCHW order, or a layout conversion).
+            let input = try x(0)
+            let what = input.layout == y.layout ? "\(node.op.typeName) copy" : "\(input.layout.rawValue) → \(y.layout.rawValue)"
+            if input.shape == y.shape { return CopyKernel(what, input: input, output: y) }
+            // Walk the input's logical indices; the output's memory is that logical order (dense natural).
+            guard y.isDenseNatural else { throw unsupported(node, "a reshape into a strided tensor") }
+            return CopyKernel(what, input: input,
+                              output: Operand(slot: y.slot, shape: input.shape, strides: Broadcasting.strides(input.shape), layout: .natural))
+
+        case .transpose(let permutation):
+            let input = try x(0)
+            let perm = try ShapeInference.transposePermutation(permutation, rank: input.shape.count)
+            return CopyKernel("transpose", input: input, output: y, inputStrides: perm.map { input.strides[$0] })
+
+        case .slice(let a):
+            let input = try x(0)
+            let ranges = try ShapeInference.sliceRanges(a, data: node.inputs.map { $0.flatMap { graph.initializers[$0] } },
+                                                        present: { node.input($0) != nil }, shape: input.shape)
+            let offset = zip(ranges, input.strides).reduce(0) { $0 + $1.0.start * $1.1 }
+            return CopyKernel("slice", input: input, output: y, inputStrides: zip(ranges, input.strides).map { $0.step * $1 },
+                              inputOffset: offset)
+
+        case .gather(let axis):
+            guard let indices = node.input(1).flatMap({ graph.initializers[$0]?.integers }) else {
+                throw unsupported(node, "Gather's indices must be known when the model is planned")
+            }
+            let input = try x(0)
+            guard input.isDenseNatural && y.isDenseNatural else { throw unsupported(node, "Gather of a strided tensor") }
+            let a = try ShapeInference.normalizedAxis(axis, rank: input.shape.count, what: "Gather axis")
+            return GatherKernel(axis: a, indices: indices, input: input, output: y)
+
+        case .pad(let a):
+            let input = try x(0)
+            let pads = try ShapeInference.padAmounts(a, data: node.inputs.map { $0.flatMap { graph.initializers[$0] } }, rank: input.shape.count)
+            let value = a.value ?? constant(node.input(2))?.scalars.first ?? 0
+            return PadKernel(mode: a.mode, value: value, pads: pads, input: input, output: y)
+
+        case .softmax(let axis, let flattensTo2D):
+            let input = try x(0)
+            let a = try ShapeInference.normalizedAxis(axis, rank: input.shape.count, what: "Softmax axis")
+            guard input.isDenseNatural && y.isDenseNatural else { throw unsupported(node, "Softmax of a strided tensor") }
+            return SoftmaxKernel(axis: a, flattensTo2D: flattensTo2D, input: input, output: y)
+
+        case .constant, .shape, .constantOfShape:
+            throw unsupported(node, "a plan-time value that could not be computed")
+        }
+    }
+}
+
+/// Several kernels run one after another as one step (a concat's member copies).
+final class SequenceKernel: Kernel {
+    let kernels: [CopyKernel]
+    let what: String
+
+    init(_ kernels: [CopyKernel], what: String) {
+        self.kernels = kernels
+        self.what = what
+    }
+
+    var lowering: String { what }
+
+    func run(_ frame: Frame) {
+        for kernel in kernels { kernel.run(frame) }
+    }
+}

@@ -19,22 +19,6 @@ static lrn_power lrn_power_of(float beta) {
     return LRN_BETA_GENERAL;
 }
 
-/// The address of row + o for an offset o that may be out of the row: formed in integers (C pointer
-/// arithmetic may not leave the array), for masked loads that touch only the lanes inside it.
-PW_INLINE const float *lrn_address(const float *row, ptrdiff_t o) {
-    return (const float *)((uintptr_t)row + (uintptr_t)(o * (ptrdiff_t)sizeof(float)));
-}
-
-/// Of the `lanes`-wide vector at offset o, the lanes j with 0 ≤ o + j < channels: [*first, *end).
-PW_INLINE void lrn_lanes(ptrdiff_t o, size_t channels, size_t lanes, size_t *first, size_t *end) {
-    ptrdiff_t f = o < 0 ? -o : 0, e = (ptrdiff_t)channels - o;
-    if (f > (ptrdiff_t)lanes) f = (ptrdiff_t)lanes;
-    if (e < f) e = f;
-    if (e > (ptrdiff_t)lanes) e = (ptrdiff_t)lanes;
-    *first = (size_t)f;
-    *end = (size_t)e;
-}
-
 // MARK: Portable: chunks of channels, the sums built shift by shift, the channel loop innermost.
 
 #define LRN_CHUNK 128
@@ -86,6 +70,22 @@ static void lrn_portable(LRN_PARAMETERS) {
 }
 
 #if PW_X86
+
+/// The address of row + o for an offset o that may be out of the row: formed in integers (C pointer
+/// arithmetic may not leave the array), for masked loads that touch only the lanes inside it.
+PW_INLINE const float *lrn_address(const float *row, ptrdiff_t o) {
+    return (const float *)((uintptr_t)row + (uintptr_t)(o * (ptrdiff_t)sizeof(float)));
+}
+
+/// Of the `lanes`-wide vector at offset o, the lanes j with 0 ≤ o + j < channels: [*first, *end).
+PW_INLINE void lrn_lanes(ptrdiff_t o, size_t channels, size_t lanes, size_t *first, size_t *end) {
+    ptrdiff_t f = o < 0 ? -o : 0, e = (ptrdiff_t)channels - o;
+    if (f > (ptrdiff_t)lanes) f = (ptrdiff_t)lanes;
+    if (e < f) e = f;
+    if (e > (ptrdiff_t)lanes) e = (ptrdiff_t)lanes;
+    *first = (size_t)f;
+    *end = (size_t)e;
+}
 
 // MARK: AVX2
 

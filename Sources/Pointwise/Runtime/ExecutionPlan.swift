@@ -45,6 +45,9 @@ public final class ExecutionPlan: Sendable {
     let pointerSetup: [(slot: Int, base: Base, elementOffset: Int, elementSize: Int)]
     let constants: [FloatBuffer]
     let slotCount: Int
+    /// Each referenced value's strides in its buffer and the value owning that buffer (for the arena checker).
+    let viewStrides: [Int: [Int]]
+    let viewRoots: [Int: Int]
     private let contexts = Mutex<[ExecutionContext]>([])
 
     /// Compiles a prepared graph (see `InferenceSession`) for concrete input shapes.
@@ -66,6 +69,7 @@ public final class ExecutionPlan: Sendable {
             }
         }
         let originalInputs = graph.inputs
+        let outputNames = graph.outputs.map { graph[$0.value].name }
         graph.inputs.removeAll { int64Inputs.keys.contains(originalInputs.firstIndex(of: $0)!) }
         try GraphPipeline.run(GraphPipeline.specialisation, on: &graph)
 
@@ -94,13 +98,13 @@ public final class ExecutionPlan: Sendable {
         for (k, output) in graph.outputs.enumerated() {
             let value = output.value
             let shape = graph[value].shape ?? []
-            outputInfo.append((graph[value].name, shape, output.layout, graph[value].dataType, graph.initializers[value]))
+            outputInfo.append((outputNames[k], shape, output.layout, graph[value].dataType, graph.initializers[value]))
             if graph.initializers[value] != nil { continue }
             let target = Operand(slot: graph.values.count + k, shape: shape,
                                  strides: Operand.strides(shape, shape.count == 4 ? output.layout : .natural), layout: output.layout)
             let view = placement.view(of: value, graph: graph, layouts: layouts)
             if placement.kinds[value.index] == .own && !external.contains(value) && outputRoots[value] == nil
-                && view.strides == target.strides {
+                && zip(shape, zip(view.strides, target.strides)).allSatisfy({ $0.0 == 1 || $0.1.0 == $0.1.1 }) {
                 outputRoots[value] = k
             } else {
                 outputCopies.append((graph.nodes.count + k, CopyKernel("output copy", input: factory.operand(value), output: target)))
@@ -194,6 +198,12 @@ public final class ExecutionPlan: Sendable {
         self.pointerSetup = setup
         self.constants = constants
         self.slotCount = graph.values.count + graph.outputs.count
+        self.viewStrides = Dictionary(uniqueKeysWithValues: factory.referenced.values.map {
+            ($0.index, placement.view(of: $0, graph: graph, layouts: layouts).strides)
+        })
+        self.viewRoots = Dictionary(uniqueKeysWithValues: factory.referenced.values.map {
+            ($0.index, placement.view(of: $0, graph: graph, layouts: layouts).root.index)
+        })
     }
 
     /// Physical memory, the default limit of a plan's arena.
@@ -228,6 +238,40 @@ public final class ExecutionPlan: Sendable {
         for step in steps {
             step.kernel.run(Frame(pointers: pointers, workspace: context.arena + step.workspaceOffset, isa: isa))
         }
+    }
+
+    /// The arena checker: for every two values in the arena whose lifetimes (from the producing
+    /// node to the last reading node, in the planned graph's order) overlap and that are not views
+    /// of one buffer, the bytes they span must be disjoint. Returns the pairs that are not (empty
+    /// for a correct plan). Independent of the memory planner's own liveness bookkeeping.
+    public func arenaConflicts() -> [String] {
+        var first: [Int: Int] = [:], last: [Int: Int] = [:]
+        for (index, node) in graph.nodes.enumerated() {
+            for output in node.outputs { first[output.index] = min(first[output.index] ?? index, index) }
+            for input in node.presentInputs { last[input.index] = max(last[input.index] ?? index, index) }
+        }
+        for output in graph.outputs { last[output.value.index] = graph.nodes.count }
+        struct Extent { let name: String; let root: Int; let start: Int; let end: Int; let from: Int; let to: Int }
+        var extents: [Extent] = []
+        for entry in pointerSetup {
+            guard case .arena(let base) = entry.base, entry.slot < graph.values.count else { continue }
+            let value = graph.values[entry.slot]
+            let shape = value.shape ?? []
+            let strides = viewStrides[entry.slot] ?? []
+            let span = shape.contains(0) ? 0 : zip(shape, strides).reduce(1) { $0 + ($1.0 - 1) * $1.1 }
+            let start = base + entry.elementOffset * entry.elementSize
+            extents.append(Extent(name: value.name, root: viewRoots[entry.slot] ?? entry.slot, start: start, end: start + span * entry.elementSize,
+                                  from: first[entry.slot] ?? -1, to: last[entry.slot] ?? first[entry.slot] ?? -1))
+        }
+        var conflicts: [String] = []
+        for i in extents.indices {
+            for j in extents.indices where j > i {
+                let (a, b) = (extents[i], extents[j])
+                guard a.root != b.root, a.from <= b.to, b.from <= a.to, a.start < b.end, b.start < a.end else { continue }
+                conflicts.append("'\(a.name)' bytes \(a.start)..<\(a.end) nodes \(a.from)...\(a.to) and '\(b.name)' bytes \(b.start)..<\(b.end) nodes \(b.from)...\(b.to)")
+            }
+        }
+        return conflicts
     }
 
     /// Contexts made so far (one per thread that ran the plan at once): for tests.

@@ -52,6 +52,9 @@ public struct MemoryPlan: Sendable, Equatable {
         arenaBytes = result.map { $0.offset + $0.bytes }.max() ?? 0
     }
 
+    /// Moves a block (tests: planting an overlap for the checker to find).
+    mutating func forceOffset(_ offset: Int, ofBlock index: Int) { blocks[index].offset = offset }
+
     /// Throws if two blocks alive at the same step share a byte: the arena checker.
     public func validate() throws {
         for i in blocks.indices {

@@ -26,11 +26,15 @@ struct Allocations: ParsableCommand {
     @Flag(help: "Count the first (cold) pass instead, which sizes every buffer: shows the counter at work.")
     var cold = false
 
+    @Option(help: "Callers running the model at once, each on its own thread doing --passes passes (after its own warm-up).")
+    var concurrent: Int = 1
+
     static let preloadMarker = "POINTWISE_ALLOCATIONS_PRELOADED"
 
     func validate() throws {
-        guard batch >= 1, passes >= 1, (threads ?? 1) >= 1 else {
-            throw ValidationError("--batch, --passes and --threads must be ≥ 1")
+        guard (1...4096).contains(batch), (1...100_000).contains(passes), (1...64).contains(threads ?? 1), (1...64).contains(concurrent) else {
+            throw ValidationError("--batch must be in 1...4096, --passes in 1...100000, --threads and --concurrent in 1...64; "
+                                  + "got \(batch), \(passes), \(threads.map(String.init) ?? "default"), \(concurrent)")
         }
     }
 
@@ -42,14 +46,54 @@ struct Allocations: ParsableCommand {
         let model = try Network.build(network, parameters: RandomParameters(seed: 1))
         let x = try Tensor(randomUniform: [batch, 224, 224, 3], seed: 2)
         var y = try Tensor(zeros: model.outputShape(forInput: x.shape))
+        if concurrent > 1 {
+            try countConcurrent(model, x, y)
+            return
+        }
         if !cold { for _ in 0..<2 { try model.forward(x, into: &y) } }
         MallocInterposerSwift.initialize()
         MallocInterposerSwift.hook()
         for _ in 0..<passes { try model.forward(x, into: &y) }
         MallocInterposerSwift.unhook()
+        report()
+    }
+
+    private func report() {
         let statistics = MallocInterposerSwift.getStatistics()
         print("allocations: network=\(network.rawValue) batch=\(batch) passes=\(passes)\(cold ? " cold" : "") threads=\(BLASRuntime.shared.threadCount) "
+              + (concurrent > 1 ? "concurrent=\(concurrent) " : "")
               + "mallocs=\(statistics.mallocCount) bytes=\(statistics.mallocBytesCount) frees=\(statistics.freeCount)")
+    }
+
+    /// `concurrent` threads, each with its own output, warmed up (one context each), then released
+    /// together while the counter runs; the threads exist before it starts.
+    private func countConcurrent(_ model: Network, _ x: Tensor, _ output: Tensor) throws {
+        let start = DispatchSemaphore(value: 0), ready = DispatchSemaphore(value: 0), done = DispatchSemaphore(value: 0)
+        let failures = Failures()
+        try model.plan(forInput: x.shape).reserveContexts(concurrent)
+        for _ in 0..<concurrent {
+            let thread = Thread { [passes, cold] in
+                var y = output
+                do {
+                    if !cold { for _ in 0..<2 { try model.forward(x, into: &y) } }
+                    ready.signal()
+                    start.wait()
+                    for _ in 0..<passes { try model.forward(x, into: &y) }
+                } catch {
+                    failures.record("\(error)")
+                }
+                done.signal()
+            }
+            thread.start()
+        }
+        for _ in 0..<concurrent { ready.wait() }
+        MallocInterposerSwift.initialize()
+        MallocInterposerSwift.hook()
+        for _ in 0..<concurrent { start.signal() }
+        for _ in 0..<concurrent { done.wait() }
+        MallocInterposerSwift.unhook()
+        if let failure = failures.first { throw ValidationError(failure) }
+        report()
     }
 
     /// Runs `pointwise allocations` for a network in a child process and returns
@@ -100,4 +144,12 @@ struct Allocations: ParsableCommand {
         return false
         #endif
     }
+}
+
+/// The first error a worker thread met.
+final class Failures: @unchecked Sendable {
+    private let lock = NSLock()
+    private var messages: [String] = []
+    func record(_ message: String) { lock.lock(); messages.append(message); lock.unlock() }
+    var first: String? { lock.lock(); defer { lock.unlock() }; return messages.first }
 }

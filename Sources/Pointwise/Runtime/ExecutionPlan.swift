@@ -274,6 +274,14 @@ public final class ExecutionPlan: Sendable {
         return conflicts
     }
 
+    /// Makes contexts until the pool holds at least `count`, so that `count` callers at once
+    /// allocate nothing even on their first call (a server reserves one per worker).
+    public func reserveContexts(_ count: Int) {
+        contexts.withLock { pool in
+            while pool.count < count { pool.append(ExecutionContext(plan: self)) }
+        }
+    }
+
     /// Contexts made so far (one per thread that ran the plan at once): for tests.
     var contextCount: Int { contexts.withLock { $0.count } }
 }

@@ -22,7 +22,7 @@ public struct ActivationFusion: GraphPass {
             var fused = graph.nodes[producerIndex]
             fused.op = fusedOp
             fused.outputs = node.outputs
-            fused.fusedNodes += [node.name]
+            fused.fusedNodes += [node.name] + node.fusedNodes
             // The producer takes the activation's place, after everything it reads.
             graph.nodes[index] = fused
             removed.insert(producerIndex)

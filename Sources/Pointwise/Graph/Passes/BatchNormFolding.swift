@@ -40,7 +40,7 @@ public struct BatchNormFolding: GraphPass {
             fused.inputs = [conv.inputs[0], newWeight, newBias]
             fused.outputs = node.outputs
             fused.parameterCount += node.parameterCount
-            fused.fusedNodes += [node.name]
+            fused.fusedNodes += [node.name] + node.fusedNodes
             // The convolution takes the BatchNorm's place (its inputs are all earlier).
             graph.nodes[index] = fused
             removed.insert(convIndex)

@@ -42,7 +42,7 @@ public struct ResidualAddFusion: GraphPass {
             conv.op = .conv(attributes)
             conv.inputs = Array(conv.inputs.prefix(3)) + Array(repeating: nil, count: max(0, 3 - conv.inputs.count)) + [residual]
             conv.outputs = node.outputs
-            conv.fusedNodes += [node.name]
+            conv.fusedNodes += [node.name] + node.fusedNodes
             // The convolution moves to the Add's place: the residual may be computed after the convolution was.
             graph.nodes[index] = conv
             removed.insert(convIndex)

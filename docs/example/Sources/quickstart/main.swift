@@ -27,3 +27,32 @@ do {
 } catch {
     print("wrong channel count: \(error)")
 }
+
+// Your own DAG with the graph builder: NCHW semantics, PyTorch-layout weights. A residual
+// block with two outputs; the passes fold the BatchNorm, fuse the ReLUs, and turn the Add into
+// the second convolution's accumulation (GEMM beta = 1).
+let builder = GraphBuilder(name: "my-block")
+let input = builder.input("image", shape: [.symbolic("N"), 16, 32, 32])         // NCHW, any batch
+let stem = builder.relu(try builder.conv(input, weight: try Tensor(randomUniform: [16, 16, 3, 3], in: -0.1...0.1, seed: 5),
+                                         padding: 1, name: "stem"), name: "stem.relu")
+let branch = try builder.conv(stem, weight: try Tensor(randomUniform: [16, 16, 1, 1], in: -0.2...0.2, seed: 6), name: "branch")
+let statistics = try BatchNormParameters(weight: Array(repeating: 1, count: 16), bias: Array(repeating: 0.1, count: 16),
+                                         runningMean: Array(repeating: 0, count: 16), runningVar: Array(repeating: 1, count: 16))
+let normalized = try builder.batchNorm(branch, statistics, name: "branch.bn")
+let block = builder.relu(builder.add(normalized, stem, name: "residual"), name: "out")
+builder.output(block)
+builder.output(builder.globalAveragePool(block, name: "pooled"))
+let graph = try builder.build()
+
+let session = try InferenceSession(graph)                 // thread-safe; plans cached per input shape
+let outputs = try session.run(["image": .float32(try Tensor(randomUniform: [2, 16, 32, 32], seed: 7))])
+print("outputs: " + outputs.keys.sorted().map { "\($0) \(outputs[$0]!.shape)" }.joined(separator: ", "))
+let plan = try session.plan(inputShapes: [[2, 16, 32, 32]])
+print("after the passes: " + plan.graph.nodes.map { "\($0.name) (\($0.op.typeName)" + ($0.fusedNodes.isEmpty ? ")" : " + \($0.fusedNodes.joined(separator: ", ")))") }.joined(separator: "; "))
+print("arena: \(plan.memory.arenaBytes) bytes for \(plan.graph.nodes.count) steps")
+
+// The same graph, checked against the reference interpreter (naive loops in Double).
+let reference = try ReferenceInterpreter.run(graph, inputs: ["image": .float32(try Tensor(randomUniform: [2, 16, 32, 32], seed: 7))])
+let dagError = try Reference.normalizedError(outputs["out"]!.floatTensor!, reference["out"]!.floatTensor!)
+print("DAG vs reference interpreter: normalised error \(dagError)")
+guard dagError <= 1e-4 else { fatalError("unexpected error \(dagError)") }

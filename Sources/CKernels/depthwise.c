@@ -39,22 +39,41 @@
 #define DEPTHWISE_ROW(kh) (origin + (size_t)(ih0 + (ptrdiff_t)((kh) * dh)) * width * channels)
 #define DEPTHWISE_COLUMN(kw) ((size_t)(iw0 + (ptrdiff_t)((kw) * dw)) * channels)
 
-// MARK: Portable: the output row accumulates tap by tap, the channel loop innermost.
+// MARK: Portable: blocks of 16 channels accumulate in a local array the compiler keeps in vector
+// registers (constant trip counts); the rest accumulates in the output row. Channel loops innermost.
+
+#define DEPTHWISE_PORTABLE_BLOCK 16
 
 static void depthwise_portable(DEPTHWISE_PARAMETERS) {
     DEPTHWISE_PIXEL_LOOP(
-        if (accumulate) {
-            if (bias) for (size_t c = 0; c < channels; c++) out[c] = bias[c] + out[c];
-        } else if (bias) {
-            for (size_t c = 0; c < channels; c++) out[c] = bias[c];
-        } else {
-            for (size_t c = 0; c < channels; c++) out[c] = 0.0f;
+        size_t c0 = 0;
+        for (; c0 + DEPTHWISE_PORTABLE_BLOCK <= channels; c0 += DEPTHWISE_PORTABLE_BLOCK) {
+            float acc[DEPTHWISE_PORTABLE_BLOCK];
+            for (size_t j = 0; j < DEPTHWISE_PORTABLE_BLOCK; j++)
+                acc[j] = (bias ? bias[c0 + j] : 0.0f) + (accumulate ? out[c0 + j] : 0.0f);
+            for (size_t kh = kh0; kh < kh1; kh++) {
+                const float *row = DEPTHWISE_ROW(kh) + c0;
+                for (size_t kw = kw0; kw < kw1; kw++) {
+                    const float *pixel = row + DEPTHWISE_COLUMN(kw), *taps = w + (kh * kernel_w + kw) * channels + c0;
+                    for (size_t j = 0; j < DEPTHWISE_PORTABLE_BLOCK; j++) acc[j] += pixel[j] * taps[j];
+                }
+            }
+            for (size_t j = 0; j < DEPTHWISE_PORTABLE_BLOCK; j++) out[c0 + j] = acc[j];
         }
-        for (size_t kh = kh0; kh < kh1; kh++) {
-            const float *row = DEPTHWISE_ROW(kh);
-            for (size_t kw = kw0; kw < kw1; kw++) {
-                const float *pixel = row + DEPTHWISE_COLUMN(kw), *taps = w + (kh * kernel_w + kw) * channels;
-                for (size_t c = 0; c < channels; c++) out[c] += pixel[c] * taps[c];
+        if (c0 < channels) {
+            if (accumulate) {
+                if (bias) for (size_t c = c0; c < channels; c++) out[c] = bias[c] + out[c];
+            } else if (bias) {
+                for (size_t c = c0; c < channels; c++) out[c] = bias[c];
+            } else {
+                for (size_t c = c0; c < channels; c++) out[c] = 0.0f;
+            }
+            for (size_t kh = kh0; kh < kh1; kh++) {
+                const float *row = DEPTHWISE_ROW(kh);
+                for (size_t kw = kw0; kw < kw1; kw++) {
+                    const float *pixel = row + DEPTHWISE_COLUMN(kw), *taps = w + (kh * kernel_w + kw) * channels;
+                    for (size_t c = c0; c < channels; c++) out[c] += pixel[c] * taps[c];
+                }
             }
         }
         pw_act_row_portable(out, channels, a);

@@ -75,8 +75,8 @@ PW_INLINE float pw_bits_float(uint32_t u) { float f; memcpy(&f, &u, sizeof f); r
 // so results down to the subnormals (and up to the overflow to +inf) are rounded once.
 // The argument is clamped to [−104, 89] first (exp(−104) rounds to 0, exp(89) overflows to +inf),
 // which keeps the exponent arithmetic in range; NaN passes through the clamps and the polynomial.
-// Measured (test harness, every float in [−104, 89] sampled, vs double exp): max error 1.0 ulp
-// with FMA (AVX2/AVX-512), 1.5 ulp without (portable).
+// Measured against double exp over every float in [−104, 89]: max error 1.01 ulp with FMA (AVX2,
+// AVX-512), 0.99 ulp without (portable, as compiled for x86-64).
 #define PW_EXP_MIN (-104.0f)
 #define PW_EXP_MAX 89.0f
 #define PW_LOG2E 1.44269504088896341f
@@ -112,7 +112,7 @@ PW_INLINE float pw_exp1(float x) {
 
 // sigmoid(x) from e = exp(−|x|) ∈ [0, 1]: 1/(1+e) for x ≥ 0, e/(1+e) for x < 0, so it never
 // overflows and keeps full relative accuracy for very negative x. sigmoid(±inf) = 1 / 0, NaN → NaN.
-// Measured max error vs double: 2.5 ulp (AVX2), 3 ulp (portable).
+// Measured against double over every float in [−120, 120]: max error 2.40 ulp (all three variants).
 PW_INLINE float pw_sigmoid1(float x) {
     float e = pw_exp1(-fabsf(x));
     float num = x < 0.0f ? e : 1.0f;
@@ -120,7 +120,8 @@ PW_INLINE float pw_sigmoid1(float x) {
 }
 
 // log(x), Cephes logf: x = m·2^e with m ∈ [√½, √2), log(1+f) by a degree-9 polynomial; subnormals
-// are scaled up first; log(0) = −inf, log(x < 0) = NaN, log(+inf) = +inf, NaN → NaN.
+// are scaled up first; log(0) = −inf, log(x < 0) = NaN, log(+inf) = +inf, NaN → NaN. Measured
+// against double log over every 16th positive float: max error 0.82 ulp.
 #define PW_SQRTHF 0.707106781186547524f
 #define PW_LOG_P0 7.0376836292e-2f
 #define PW_LOG_P1 (-1.1514610310e-1f)

@@ -2,27 +2,28 @@ import ArgumentParser
 import Foundation
 import Pointwise
 
-/// `pointwise run <network> --weights W.safetensors --input x.npy --output y.npy`
+/// `pointwise run <network|model.onnx> --input x.npy --output y.npy`
 struct Run: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Run a network with trained weights on an NCHW .npy input and write its logits as .npy.",
+        abstract: "Run a built-in network with trained weights, or an ONNX model, on .npy inputs and write its outputs as .npy.",
         discussion: """
-        The weights are a PyTorch state_dict saved as safetensors, with torchvision's parameter names \
-        (see Scripts/export_torchvision.py). The input is float32 [N, 3, H, W] (NCHW, as PyTorch \
-        writes it); the batch is its first dimension. The output is float32 [N, 1000].
+        MODEL is one of \(Network.Architecture.allCases.map(\.rawValue).joined(separator: ", ")) (with --weights, a PyTorch \
+        state_dict saved as safetensors with torchvision's names, see Scripts/export_torchvision.py) or a path to an .onnx file. \
+        Arrays are NCHW, as PyTorch and ONNX hand them over. A model with several inputs or outputs takes --input NAME=FILE.npy \
+        and --output NAME=FILE.npy (in the model's order without names); an int64 .npy is accepted where the model takes int64.
         """)
 
-    @Argument(help: "One of: \(Network.Architecture.allCases.map(\.rawValue).joined(separator: ", ")).")
-    var network: Network.Architecture
+    @Argument(help: "A built-in network (\(Network.Architecture.allCases.map(\.rawValue).joined(separator: ", "))) or an .onnx file.")
+    var model: String
 
-    @Option(help: "Weights: a safetensors file of the network's state_dict.")
-    var weights: String
+    @Option(help: "Weights of a built-in network: a safetensors file of its state_dict.")
+    var weights: String?
 
-    @Option(help: "Input: a float32 .npy of shape [N, 3, H, W].")
-    var input: String
+    @Option(help: "An input: FILE.npy, or NAME=FILE.npy (repeat for several inputs).")
+    var input: [String] = []
 
-    @Option(help: "Where to write the float32 .npy of logits, shape [N, 1000].")
-    var output: String
+    @Option(help: "Where to write an output: FILE.npy, or NAME=FILE.npy (repeat for several outputs).")
+    var output: [String] = []
 
     @Flag(help: "GoogLeNet only: torchvision's transform_input (on when its ImageNet weights are used).")
     var transformInput = false
@@ -30,39 +31,98 @@ struct Run: ParsableCommand {
     @Option(help: "Threads (default: the number of cores).")
     var threads: Int?
 
-    @Option(help: "Also time this many forward passes (after 2 warm-up passes) and print a 'timing:' line.")
+    @Option(help: "Also time this many runs (after 2 warm-up runs) and print a 'timing:' line.")
     var repetitions: Int?
 
-    @Option(help: "Run the model from this many threads at once, each doing --repetitions passes (default 10); print the throughput and fail if any result differs bit for bit from the serial one.")
+    @Option(help: "Run the model from this many threads at once, each doing --repetitions runs (default 10); print the throughput and fail if any result differs bit for bit from the serial one.")
     var concurrent: Int?
 
     func validate() throws {
         if let threads, !(1...64).contains(threads) { throw ValidationError("--threads must be in 1...64, got \(threads)") }
         if let repetitions, !(1...1_000_000).contains(repetitions) { throw ValidationError("--repetitions must be in 1...1000000, got \(repetitions)") }
         if let concurrent, !(1...256).contains(concurrent) { throw ValidationError("--concurrent must be in 1...256, got \(concurrent)") }
+        guard !input.isEmpty else { throw ValidationError("--input is required") }
+        if Network.Architecture(rawValue: model) != nil {
+            guard weights != nil else { throw ValidationError("--weights is required for the built-in network \(model)") }
+            guard input.count == 1, output.count <= 1 else { throw ValidationError("a built-in network takes one --input and one --output") }
+        } else {
+            guard model.hasSuffix(".onnx") else {
+                throw ValidationError("MODEL must be one of \(Network.Architecture.allCases.map(\.rawValue).joined(separator: ", ")) or an .onnx file, got '\(model)'")
+            }
+            guard weights == nil, !transformInput else { throw ValidationError("--weights and --transform-input are for the built-in networks") }
+        }
     }
 
     func run() throws {
         if let threads { try BLASRuntime.shared.setThreadCount(threads) }
-        let model = try Network.load(network, weights: weights, transformInput: transformInput)
-        let x = try Tensor(nchw: NumpyFile.read(input))
+        let session: InferenceSession
+        let name: String
+        if let architecture = Network.Architecture(rawValue: model) {
+            let network = try Network.load(architecture, weights: weights!, transformInput: transformInput)
+            session = try network.session(inputRank: 4)
+            name = network.name
+        } else {
+            session = try InferenceSession(ONNXImporter.load(model))
+            name = model
+        }
+        // Inputs by name, or in the model's order; a built-in network's NCHW image becomes NHWC.
+        var inputs: [String: TensorValue] = [:]
+        for (index, argument) in input.enumerated() {
+            let (label, path) = split(argument)
+            let inputName = label ?? (index < session.inputNames.count ? session.inputNames[index] : "input \(index)")
+            var value = try NumpyFile.readValue(path)
+            if Network.Architecture(rawValue: model) != nil, case .float32(let tensor) = value { value = .float32(try Tensor(nchw: tensor)) }
+            inputs[inputName] = value
+        }
         let start = Timings.now()
-        let y = try model(x)
+        var outputs = try session.run(inputs)
         let elapsed = Timings.now() - start
-        try NumpyFile.write(y, to: output)
+        for (index, argument) in output.enumerated() {
+            let (label, path) = split(argument)
+            let outputName = label ?? (index < session.outputNames.count ? session.outputNames[index] : "output \(index)")
+            guard let value = outputs[outputName] else {
+                throw ValidationError("the model has no output '\(outputName)' (outputs: \(session.outputNames.joined(separator: ", ")))")
+            }
+            try NumpyFile.write(value, to: path)
+        }
+        let single = session.inputNames.count == 1 && session.outputNames.count == 1
+            && inputs.values.first?.floatTensor != nil && outputs.values.first?.floatTensor != nil
         if let repetitions {
-            var again = y
-            let timings = try Timings.measure(warmup: 2, repetitions: repetitions) { try model.forward(x, into: &again) }
+            let timings: Timings
+            if single, let x = inputs.values.first?.floatTensor, var y = outputs.values.first?.floatTensor {
+                timings = try Timings.measure(warmup: 2, repetitions: repetitions) { try session.run(x, into: &y) }
+            } else {
+                timings = try Timings.measure(warmup: 2, repetitions: repetitions) { outputs = try session.run(inputs) }
+            }
             print("timing: median_ms=\(fixed(timings.median * 1e3, 3)) min_ms=\(fixed(timings.minimum * 1e3, 3)) "
                   + "reps=\(repetitions) threads=\(BLASRuntime.shared.threadCount)")
         }
-        if let concurrent { try ConcurrentRun.check(model, x, expected: y, callers: concurrent, repetitions: repetitions ?? 10) }
-        print("\(model.name): \(input) \(describe(x.shape, layout: "NHWC")) -> \(output) [\(y.shape[0]), \(y.shape[1])] in \(formatSeconds(elapsed))")
-        for image in 0..<min(y.shape[0], 4) {
-            let logits = y.scalars[(image * y.shape[1])..<((image + 1) * y.shape[1])]
-            let top = logits.indices.sorted { logits[$0] > logits[$1] }.prefix(5).map { "\($0 - image * y.shape[1]) (\(fixed(Double(logits[$0]), 3)))" }
-            print("  image \(image): top-5 classes \(top.joined(separator: ", "))")
+        if let concurrent {
+            guard single, let x = inputs.values.first?.floatTensor, let y = outputs.values.first?.floatTensor else {
+                throw ValidationError("--concurrent needs a model with one float input and one float output")
+            }
+            try ConcurrentRun.check(session, x, expected: y, callers: concurrent, repetitions: repetitions ?? 10)
         }
+        print("\(name): \(inputs.keys.sorted().map { "\($0) \(describe(inputs[$0]!.shape, layout: "as given"))" }.joined(separator: ", ")) in \(formatSeconds(elapsed))")
+        for outputName in session.outputNames {
+            guard let y = outputs[outputName]?.floatTensor else { continue }
+            print("  output \(outputName) \(describe(y.shape, layout: "NCHW"))")
+            guard y.rank == 2, y.shape[1] == 1000 else { continue }
+            for image in 0..<min(y.shape[0], 4) {
+                let logits = Array(y.scalars[(image * 1000)..<((image + 1) * 1000)])
+                let top = logits.indices.sorted { logits[$0] > logits[$1] || (logits[$0] == logits[$1] && $0 < $1) }.prefix(5)
+                print("  image \(image): top-5 classes " + top.map { "\($0) (\(fixed(Double(logits[$0]), 3)))" }.joined(separator: ", "))
+            }
+        }
+    }
+
+    /// "NAME=FILE" → (NAME, FILE); "FILE" → (nil, FILE).
+    private func split(_ argument: String) -> (String?, String) {
+        guard let equals = argument.firstIndex(of: "="), !argument.hasPrefix("/") || argument[..<equals].contains("/") == false else {
+            return (nil, argument)
+        }
+        let label = String(argument[..<equals])
+        return label.contains("/") ? (nil, argument) : (label, String(argument[argument.index(after: equals)...]))
     }
 }
 
@@ -70,17 +130,17 @@ func describe(_ shape: [Int], layout: String) -> String {
     "[" + shape.map(String.init).joined(separator: ", ") + "] (\(layout))"
 }
 
-/// `--concurrent N`: N threads share one model, each running it `repetitions` times.
+/// `--concurrent N`: N threads share one session, each running it `repetitions` times.
 enum ConcurrentRun {
-    static func check(_ model: Layer, _ x: Tensor, expected: Tensor, callers: Int, repetitions: Int) throws {
-        try model.plan(forInput: x.shape).reserveContexts(callers)
+    static func check(_ session: InferenceSession, _ x: Tensor, expected: Tensor, callers: Int, repetitions: Int) throws {
+        try session.plan(forInput: x.shape).reserveContexts(callers)
         let mismatches = Failures()
         let start = Timings.now()
         DispatchQueue.concurrentPerform(iterations: callers) { caller in
             var y = expected
             for repetition in 0..<repetitions {
                 do {
-                    try model.forward(x, into: &y)
+                    try session.run(x, into: &y)
                     if y != expected { mismatches.record("caller \(caller), pass \(repetition): differs from the serial result") }
                 } catch {
                     mismatches.record("caller \(caller): \(error)")
@@ -88,7 +148,7 @@ enum ConcurrentRun {
             }
         }
         let elapsed = Timings.now() - start
-        let images = Double(callers * repetitions * x.shape[0])
+        let images = Double(callers * repetitions * max(x.shape.first ?? 1, 1))
         print("concurrent: callers=\(callers) passes_each=\(repetitions) threads=\(BLASRuntime.shared.threadCount) "
               + "throughput=\(fixed(images / elapsed, 1)) images/s wall=\(formatSeconds(elapsed)) "
               + "bit_identical=\(mismatches.first == nil ? "yes" : "no")")

@@ -9,6 +9,14 @@ import Foundation
 public enum NumpyFile {
     /// Reads a float32 (`<f4`, also `<f2` and `<f8`, converted) C-order array.
     public static func read(_ path: String) throws -> Tensor {
+        guard case .float32(let tensor) = try readValue(path) else {
+            throw PointwiseError.file(path: path, problem: "holds int64 data; a float32 array is needed here")
+        }
+        return tensor
+    }
+
+    /// Reads a float (`<f4`, `<f2`, `<f8`, as float32) or integer (`<i8`, `<i4`, as int64) C-order array.
+    public static func readValue(_ path: String) throws -> TensorValue {
         let file = try MappedFile(path: path)
         let bytes = file.bytes
         func fail(_ problem: String) -> PointwiseError { .file(path: path, problem: problem) }
@@ -30,25 +38,35 @@ public enum NumpyFile {
         let header = String(decoding: bytes[headerStart..<(headerStart + headerLength)], as: UTF8.self)
         guard let descr = value(of: "descr", in: header)?.trimmingCharacters(in: CharacterSet(charactersIn: "'\"")) else { throw fail("header has no 'descr': \(header)") }
         let elementSize: Int
+        var isInteger = false
         switch descr {
         case "<f4", "|f4": elementSize = 4
         case "<f2": elementSize = 2
         case "<f8": elementSize = 8
-        default: throw fail("dtype '\(descr)' is not supported; save float32 ('<f4'), e.g. array.astype(np.float32)")
+        case "<i8": (elementSize, isInteger) = (8, true)
+        case "<i4": (elementSize, isInteger) = (4, true)
+        default: throw fail("dtype '\(descr)' is not supported; save float32 ('<f4') or int64 ('<i8'), e.g. array.astype(np.float32)")
         }
         guard let order = value(of: "fortran_order", in: header) else { throw fail("header has no 'fortran_order'") }
         guard order == "False" else { throw fail("Fortran-order arrays are not supported; save np.ascontiguousarray(array)") }
         guard let shapeText = value(of: "shape", in: header), let shape = parseShape(shapeText) else {
             throw fail("header has no readable 'shape': \(header)")
         }
-        let tensorShape = shape.isEmpty ? [1] : shape
-        guard tensorShape.allSatisfy({ $0 >= 1 }) else { throw fail("empty array (shape \(describe(shape)))") }
-        let count = tensorShape.reduce(1, *)
+        let tensorShape = shape
+        let count: Int
+        do { count = try Tensor.elementCount(of: tensorShape) } catch { throw fail("shape \(describe(shape)): \(error)") }
         let dataStart = headerStart + headerLength
         guard bytes.count - dataStart == count * elementSize else {
             throw fail("shape \(describe(shape)) of \(descr) needs \(count * elementSize) bytes of data, the file has \(bytes.count - dataStart)")
         }
         let data = UnsafeRawBufferPointer(rebasing: bytes[dataStart...])
+        if isInteger {
+            let integers = (0..<count).map { i -> Int64 in
+                elementSize == 8 ? Int64(littleEndian: data.loadUnaligned(fromByteOffset: 8 * i, as: Int64.self))
+                                 : Int64(Int32(littleEndian: data.loadUnaligned(fromByteOffset: 4 * i, as: Int32.self)))
+            }
+            return .int64(try Int64Tensor(shape: tensorShape, scalars: integers))
+        }
         let scalars = [Float](unsafeUninitializedCapacity: count) { buffer, initialized in
             switch elementSize {
             case 4: UnsafeMutableRawBufferPointer(buffer).copyMemory(from: data)
@@ -57,12 +75,25 @@ public enum NumpyFile {
             }
             initialized = count
         }
-        return try Tensor(shape: tensorShape, scalars: scalars)
+        return .float32(try Tensor(shape: tensorShape, scalars: scalars))
     }
 
     /// Writes `tensor` as float32, C order, in its own shape (convert with `nchw()` first for PyTorch).
     public static func write(_ tensor: Tensor, to path: String) throws {
-        var header = "{'descr': '<f4', 'fortran_order': False, 'shape': ("
+        try tensor.scalars.withUnsafeBytes { try write(descr: "<f4", shape: tensor.shape, data: $0, to: path) }
+    }
+
+    /// Writes a float32 or int64 value.
+    public static func write(_ value: TensorValue, to path: String) throws {
+        switch value {
+        case .float32(let tensor): try write(tensor, to: path)
+        case .int64(let tensor): try tensor.scalars.withUnsafeBytes { try write(descr: "<i8", shape: tensor.shape, data: $0, to: path) }
+        }
+    }
+
+    private static func write(descr: String, shape: [Int], data: UnsafeRawBufferPointer, to path: String) throws {
+        let tensor = (shape: shape, rank: shape.count)
+        var header = "{'descr': '\(descr)', 'fortran_order': False, 'shape': ("
             + tensor.shape.map(String.init).joined(separator: ", ") + (tensor.rank == 1 ? ",), }" : "), }")
         // Version 1.0: 10 bytes of preamble; pad with spaces and a newline to a multiple of 64.
         let total = 10 + header.utf8.count + 1
@@ -71,7 +102,7 @@ public enum NumpyFile {
         let length = UInt16(header.utf8.count)
         bytes += [UInt8(length & 0xFF), UInt8(length >> 8)]
         bytes += Array(header.utf8)
-        tensor.scalars.withUnsafeBytes { bytes += $0 }
+        bytes += data
         try bytes.withUnsafeBytes { try writeFile(path, $0) }
     }
 

@@ -31,6 +31,12 @@ final class ConvolutionKernel: Kernel, ParallelWork {
     /// Depthwise: tap-major [KH·KW][C]. Naive path: OIHW as given.
     let weights: FloatBuffer
     let bias: FloatBuffer?
+    /// Weights and bias given at run time (a graph input, as ONNX's node tests do): packed into
+    /// the front of the workspace on each run instead of once.
+    let runtimeWeight: Operand?
+    let runtimeBias: Operand?
+    /// Floats at the front of the workspace for run-time packed weights (0 with constant weights).
+    let packedFloats: Int
     let input: Operand
     let output: Operand
     let residual: Operand?
@@ -46,8 +52,9 @@ final class ConvolutionKernel: Kernel, ParallelWork {
     /// Floats of im2col workspace at most (16 MiB): larger batches are lowered in tiles of rows.
     static let workspaceLimit = 1 << 22
 
-    init(geometry: ConvolutionGeometry, weight: Tensor, bias: Tensor?, activation: Activation,
-         input: Operand, output: Operand, residual: Operand?, path: KernelPath = .lowered,
+    init(geometry: ConvolutionGeometry, weight: Tensor?, bias: Tensor?, activation: Activation,
+         input: Operand, output: Operand, residual: Operand?, runtimeWeight: Operand? = nil, runtimeBias: Operand? = nil,
+         path: KernelPath = .lowered,
          workspaceLimit: Int = ConvolutionKernel.workspaceLimit, threads: Int = ThreadPool.size) {
         self.geometry = geometry
         self.activation = activation
@@ -66,8 +73,16 @@ final class ConvolutionKernel: Kernel, ParallelWork {
         } else {
             kernelLowering = .im2col
         }
-        weights = FloatBuffer(path == .naive ? weight.scalars
-                              : kernelLowering == .depthwise ? Self.packDepthwise(weight.scalars, g) : Self.pack(weight.scalars, g))
+        self.runtimeWeight = runtimeWeight
+        self.runtimeBias = runtimeBias
+        if let weight {
+            weights = FloatBuffer(path == .naive ? weight.scalars
+                                  : kernelLowering == .depthwise ? Self.packDepthwise(weight.scalars, g) : Self.pack(weight.scalars, g))
+            packedFloats = 0
+        } else {
+            weights = FloatBuffer([])
+            packedFloats = (g.weightShape.reduce(1, *) + 15) / 16 * 16
+        }
         self.bias = bias.map { FloatBuffer($0.scalars) }
         if path == .lowered && (kernelLowering == .stridedPointwise || kernelLowering == .im2col) {
             let rowLength = g.reductionPerGroup * g.groups
@@ -75,9 +90,9 @@ final class ConvolutionKernel: Kernel, ParallelWork {
             let rowsPerPart = (rows + parts - 1) / parts
             tileRows = max(1, min(rowsPerPart, workspaceLimit / parts / rowLength))
             workspaceParts = parts
-            workspaceBytes = parts * tileRows * rowLength * MemoryLayout<Float>.stride
+            workspaceBytes = (packedFloats + parts * tileRows * rowLength) * MemoryLayout<Float>.stride
         } else {
-            (tileRows, workspaceParts, workspaceBytes) = (0, 0, 0)
+            (tileRows, workspaceParts, workspaceBytes) = (0, 0, packedFloats * MemoryLayout<Float>.stride)
         }
     }
 
@@ -110,6 +125,8 @@ final class ConvolutionKernel: Kernel, ParallelWork {
         let workspace: UnsafeMutablePointer<Float>?
         /// Rows of im2col workspace each part lowers at a time.
         let tileRows: Int
+        let weights: UnsafePointer<Float>
+        let bias: UnsafePointer<Float>?
     }
 
     func run(_ frame: Frame) {
@@ -119,10 +136,25 @@ final class ConvolutionKernel: Kernel, ParallelWork {
         let r = residual.map { UnsafePointer(frame.float($0)) }
         let residualCopy = r != nil && r! != UnsafePointer(y) ? r : nil
         let g = geometry
+        // Weights: packed at plan time, or (given at run time) now, into the front of the workspace.
+        var packed = UnsafePointer(weights.pointer)
+        if let runtimeWeight {
+            let source = UnsafePointer(frame.float(runtimeWeight))
+            let target = frame.floatWorkspace()
+            if path == .naive {
+                target.update(from: source, count: g.weightShape.reduce(1, *))
+            } else if kernelLowering == .depthwise {
+                Self.packDepthwise(source, into: target, g)
+            } else {
+                Self.pack(source, into: target, g)
+            }
+            packed = UnsafePointer(target)
+        }
+        let biasPointer = runtimeBias.map { UnsafePointer(frame.float($0)) } ?? bias.pointer
         if path == .naive {
             if let residualCopy { copyRows(residualCopy, into: y, ldy: ldy, rows: 0..<rows, columns: 0..<g.outChannels) }
             Reference.conv2DKernel(input: x, batch: batch, height: height, width: width, inChannels: g.inChannels,
-                                   weight: weights.pointer, outChannels: g.outChannels, kernel: g.kernel, bias: bias.pointer,
+                                   weight: packed, outChannels: g.outChannels, kernel: g.kernel, bias: biasPointer,
                                    stride: g.stride, padding: g.padding, dilation: g.dilation, groups: g.groups,
                                    output: y, outputHeight: outputHeight, outputWidth: outputWidth,
                                    outputRowStride: ldy, accumulate: r != nil, activation: activation)
@@ -145,12 +177,13 @@ final class ConvolutionKernel: Kernel, ParallelWork {
             // Each part lowers and multiplies its own rows, in tiles, in its own slice of the workspace.
             split = .tiles
             let rowLength = g.reductionPerGroup * g.groups
-            let workspaceFloats = workspaceBytes / MemoryLayout<Float>.stride
+            let workspaceFloats = workspaceBytes / MemoryLayout<Float>.stride - packedFloats
             parts = max(1, min(ThreadPool.parts(rows: rows, macs: macs), workspaceParts))
             tileRows = max(1, min((rows + parts - 1) / parts, workspaceFloats / parts / rowLength))
         }
         var job = Job(x: x, y: y, ldy: ldy, residualCopy: residualCopy, beta: r == nil ? 0 : 1, isa: frame.isa, split: split,
-                      workspace: workspaceBytes > 0 ? frame.floatWorkspace() : nil, tileRows: tileRows)
+                      workspace: workspaceBytes > 0 ? frame.floatWorkspace() + packedFloats : nil, tileRows: tileRows,
+                      weights: packed, bias: biasPointer)
         withUnsafePointer(to: &job) { ThreadPool.run(parts: parts, self, context: UnsafeRawPointer($0)) }
     }
 
@@ -165,13 +198,13 @@ final class ConvolutionKernel: Kernel, ParallelWork {
             guard !columns.isEmpty else { return }
             if let r = job.residualCopy { copyRows(r, into: job.y, ldy: job.ldy, rows: 0..<rows, columns: columns) }
             multiply(job.x, lda: g.inChannels, groupStride: 0, y: job.y, ldy: job.ldy, beta: job.beta,
-                     rows: 0..<rows, columns: columns, isa: job.isa)
+                     rows: 0..<rows, columns: columns, isa: job.isa, weights: job.weights, bias: job.bias)
         case .rows:
             let band = ThreadPool.range(part, of: parts, count: rows)
             guard !band.isEmpty else { return }
             if let r = job.residualCopy { copyRows(r, into: job.y, ldy: job.ldy, rows: band, columns: 0..<g.outChannels) }
             multiply(job.x + band.lowerBound * g.inChannels, lda: g.inChannels, groupStride: g.inChannelsPerGroup,
-                     y: job.y, ldy: job.ldy, beta: job.beta, rows: band, isa: job.isa)
+                     y: job.y, ldy: job.ldy, beta: job.beta, rows: band, isa: job.isa, weights: job.weights, bias: job.bias)
         case .outputRows:
             let band = ThreadPool.range(part, of: parts, count: batch * outputHeight)
             guard !band.isEmpty else { return }
@@ -181,7 +214,7 @@ final class ConvolutionKernel: Kernel, ParallelWork {
             }
             DepthwiseKernel.run(input: job.x, batch: batch, height: height, width: width, geometry: g,
                                 outputHeight: outputHeight, outputWidth: outputWidth,
-                                weights: weights.pointer, bias: bias.pointer, activation: activation,
+                                weights: job.weights, bias: job.bias, activation: activation,
                                 output: job.y, outputRowStride: job.ldy, accumulate: job.beta != 0, rows: band, isa: job.isa)
         case .tiles:
             let rowLength = g.reductionPerGroup * g.groups
@@ -195,12 +228,12 @@ final class ConvolutionKernel: Kernel, ParallelWork {
                                          stride: g.stride, outputHeight: outputHeight, outputWidth: outputWidth,
                                          rows: tile, into: scratch)
                     multiply(scratch, lda: g.inChannels, groupStride: g.inChannelsPerGroup, y: job.y, ldy: job.ldy,
-                             beta: job.beta, rows: tile, isa: job.isa)
+                             beta: job.beta, rows: tile, isa: job.isa, weights: job.weights, bias: job.bias)
                 } else {
                     Im2col.lower(input: job.x, height: height, width: width, geometry: g,
                                  outputHeight: outputHeight, outputWidth: outputWidth, rows: tile, into: scratch)
                     multiply(scratch, lda: rowLength, groupStride: g.reductionPerGroup, y: job.y, ldy: job.ldy,
-                             beta: job.beta, rows: tile, isa: job.isa)
+                             beta: job.beta, rows: tile, isa: job.isa, weights: job.weights, bias: job.bias)
                 }
             }
         }
@@ -217,17 +250,18 @@ final class ConvolutionKernel: Kernel, ParallelWork {
     /// One SGEMM per group on output rows `rows` (A's first row at `a`, rows lda apart) and output
     /// columns `columns` of each group, then the epilogue on that block.
     private func multiply(_ a: UnsafePointer<Float>, lda: Int, groupStride: Int, y: UnsafeMutablePointer<Float>, ldy: Int,
-                          beta: Float, rows: Range<Int>, columns: Range<Int>? = nil, isa: KernelISA) {
+                          beta: Float, rows: Range<Int>, columns: Range<Int>? = nil, isa: KernelISA,
+                          weights: UnsafePointer<Float>, bias: UnsafePointer<Float>?) {
         let g = geometry
         let (kGroup, nGroup) = (g.reductionPerGroup, g.outChannelsPerGroup)
         let columns = columns ?? 0..<nGroup
         let out = y + rows.lowerBound * ldy + columns.lowerBound
         for group in 0..<g.groups {
             GEMM.sgemm(m: rows.count, n: columns.count, k: kGroup, a: a + group * groupStride, lda: lda,
-                       b: weights.pointer + group * kGroup * nGroup + columns.lowerBound, ldb: nGroup,
+                       b: weights + group * kGroup * nGroup + columns.lowerBound, ldb: nGroup,
                        c: out + group * nGroup, ldc: ldy, beta: beta)
         }
-        Epilogue.apply(bias: bias.pointer.map { $0 + columns.lowerBound }, activation: activation, isa: isa, to: out,
+        Epilogue.apply(bias: bias.map { $0 + columns.lowerBound }, activation: activation, isa: isa, to: out,
                        rows: rows.count, columns: columns.count == nGroup ? g.outChannels : columns.count, rowStride: ldy)
     }
 
@@ -235,8 +269,13 @@ final class ConvolutionKernel: Kernel, ParallelWork {
 
     /// OIHW weights → group-major (KH·KW·Cin_g)×Cout_g matrices (see `weights`).
     static func pack(_ weight: [Float], _ g: ConvolutionGeometry) -> [Float] {
-        let (kh, kw, cinG, coutG) = (g.kernel.height, g.kernel.width, g.inChannelsPerGroup, g.outChannelsPerGroup)
         var packed = [Float](repeating: 0, count: weight.count)
+        weight.withUnsafeBufferPointer { w in packed.withUnsafeMutableBufferPointer { p in pack(w.baseAddress!, into: p.baseAddress!, g) } }
+        return packed
+    }
+
+    static func pack(_ weight: UnsafePointer<Float>, into packed: UnsafeMutablePointer<Float>, _ g: ConvolutionGeometry) {
+        let (kh, kw, cinG, coutG) = (g.kernel.height, g.kernel.width, g.inChannelsPerGroup, g.outChannelsPerGroup)
         for group in 0..<g.groups {
             let base = group * g.reductionPerGroup * coutG
             for co in 0..<coutG {
@@ -251,16 +290,19 @@ final class ConvolutionKernel: Kernel, ParallelWork {
                 }
             }
         }
-        return packed
     }
 
     /// Depthwise OIHW weights [C, 1, KH, KW] → tap-major [KH·KW][C].
     static func packDepthwise(_ weight: [Float], _ g: ConvolutionGeometry) -> [Float] {
-        let taps = g.kernel.height * g.kernel.width
         var packed = [Float](repeating: 0, count: weight.count)
+        weight.withUnsafeBufferPointer { w in packed.withUnsafeMutableBufferPointer { p in packDepthwise(w.baseAddress!, into: p.baseAddress!, g) } }
+        return packed
+    }
+
+    static func packDepthwise(_ weight: UnsafePointer<Float>, into packed: UnsafeMutablePointer<Float>, _ g: ConvolutionGeometry) {
+        let taps = g.kernel.height * g.kernel.width
         for c in 0..<g.outChannels {
             for t in 0..<taps { packed[t * g.outChannels + c] = weight[c * taps + t] }
         }
-        return packed
     }
 }

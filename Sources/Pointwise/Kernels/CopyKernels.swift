@@ -126,9 +126,13 @@ final class PadKernel: Kernel {
     let interiorOutputOffset: Int
     let fillLoop: ElementwiseLoop
 
-    init(mode: PadAttributes.Mode, value: Float, pads: [Int], input: Operand, output: Operand) {
+    /// The constant given at run time (a graph input), read on each run.
+    let runtimeValue: Operand?
+
+    init(mode: PadAttributes.Mode, value: Float, runtimeValue: Operand? = nil, pads: [Int], input: Operand, output: Operand) {
         self.mode = mode
         self.value = value
+        self.runtimeValue = runtimeValue
         self.pads = pads
         self.input = input
         self.output = output
@@ -153,6 +157,7 @@ final class PadKernel: Kernel {
     func run(_ frame: Frame) {
         let x = frame.float(input), y = frame.float(output)
         if let interior {
+            let value = runtimeValue.map { frame.float($0).pointee } ?? self.value
             let b = fillLoop.block
             fillLoop.forEachBlock { o, _ in
                 for r in 0..<b.rows { for c in 0..<b.columns { y[o + r * b.ld[0] + c * b.step[0]] = value } }
@@ -193,5 +198,22 @@ final class PadKernel: Kernel {
                 }
             }
         }
+    }
+}
+
+/// Fills its output with one value (a ConstantOfShape too large to fold into a constant).
+final class FillKernel: Kernel {
+    let value: Float
+    let output: Operand
+
+    init(value: Float, output: Operand) {
+        self.value = value
+        self.output = output
+    }
+
+    var lowering: String { "fill with \(value)" }
+
+    func run(_ frame: Frame) {
+        frame.float(output).update(repeating: value, count: output.count)
     }
 }

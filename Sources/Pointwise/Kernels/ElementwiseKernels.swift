@@ -145,6 +145,11 @@ final class ChannelAffineKernel: Kernel, ParallelWork {
     let input: Operand
     let output: Operand
     let rows: Int
+    let channels: Int
+    /// BatchNorm's scale, bias, mean and variance given at run time (ONNX's node tests):
+    /// scale and shift computed into the workspace on each run.
+    let runtimeParameters: [Operand]?
+    let epsilon: Float
 
     init(scale: [Float], shift: [Float], activation: Activation, input: Operand, output: Operand) {
         self.scale = FloatBuffer(scale)
@@ -152,25 +157,61 @@ final class ChannelAffineKernel: Kernel, ParallelWork {
         self.activation = activation
         self.input = input
         self.output = output
+        channels = scale.count
         rows = input.count / max(scale.count, 1)
+        runtimeParameters = nil
+        epsilon = 0
+    }
+
+    init(epsilon: Float, parameters: [Operand], activation: Activation, input: Operand, output: Operand) {
+        scale = FloatBuffer([])
+        shift = FloatBuffer([])
+        self.activation = activation
+        self.input = input
+        self.output = output
+        channels = input.shape[1]
+        rows = input.count / max(channels, 1)
+        runtimeParameters = parameters
+        self.epsilon = epsilon
+    }
+
+    var workspaceBytes: Int { runtimeParameters == nil ? 0 : 2 * channels * MemoryLayout<Float>.stride }
+
+    private struct Job {
+        let x: UnsafePointer<Float>
+        let y: UnsafeMutablePointer<Float>
+        let isa: KernelISA
+        let scale: UnsafePointer<Float>
+        let shift: UnsafePointer<Float>
     }
 
     var lowering: String { "channel affine" + (activation == .identity ? "" : " + \(activation)") + " (C kernel)" }
     var weightBytes: Int { scale.byteCount + shift.byteCount }
 
     func run(_ frame: Frame) {
-        let parts = ThreadPool.parts(rows: rows, macs: rows * scale.count / 4, minimumRows: 16)
-        var job = RowJob(x: frame.float(input), y: frame.float(output), isa: frame.isa, rows: rows)
+        var (scalePointer, shiftPointer) = (UnsafePointer(scale.pointer), UnsafePointer(shift.pointer))
+        if let p = runtimeParameters {
+            let (gamma, beta, mean, variance) = (frame.float(p[0]), frame.float(p[1]), frame.float(p[2]), frame.float(p[3]))
+            let s = frame.floatWorkspace(), t = s + channels
+            for c in 0..<channels {
+                let factor = Double(gamma[c]) / (Double(variance[c]) + Double(epsilon)).squareRoot()
+                s[c] = Float(factor)
+                t[c] = Float(Double(beta[c]) - Double(mean[c]) * factor)
+            }
+            (scalePointer, shiftPointer) = (UnsafePointer(s), UnsafePointer(t))
+        }
+        let parts = ThreadPool.parts(rows: rows, macs: rows * channels / 4, minimumRows: 16)
+        var job = Job(x: frame.float(input), y: frame.float(output), isa: frame.isa, scale: scalePointer, shift: shiftPointer)
         withUnsafePointer(to: &job) { ThreadPool.run(parts: parts, self, context: UnsafeRawPointer($0)) }
     }
 
     func runPart(_ part: Int, of parts: Int, context: UnsafeRawPointer) {
-        let job = context.assumingMemoryBound(to: RowJob.self).pointee
-        let band = ThreadPool.range(part, of: parts, count: job.rows)
+        let job = context.assumingMemoryBound(to: Job.self).pointee
+        let band = ThreadPool.range(part, of: parts, count: rows)
         guard !band.isEmpty else { return }
         let (ldx, ldy) = input.layout == .nhwc ? (input.pixelStride, output.pixelStride) : (input.strides[0], output.strides[0])
-        pw_channel_affine(job.isa.kernelValue, band.count, scale.count, job.x + band.lowerBound * ldx, ldx,
-                          scale.pointer, shift.pointer, job.y + band.lowerBound * ldy, ldy, activation.kernelValue)
+        pw_channel_affine(job.isa.kernelValue, band.count, channels, job.x + band.lowerBound * ldx, ldx,
+                          job.scale, job.shift, job.y + band.lowerBound * ldy, ldy, activation.kernelValue)
     }
 }
 
@@ -182,5 +223,30 @@ extension BinaryOperator {
         case .mul: return PW_MUL
         case .div: return PW_DIV
         }
+    }
+}
+
+/// ONNX Clip with min and max given at run time: read on each run, then the clip activation.
+final class ClipKernel: Kernel {
+    let input: Operand
+    let output: Operand
+    let minimum: Operand?
+    let maximum: Operand?
+    let loop: ElementwiseLoop
+
+    init(input: Operand, output: Operand, minimum: Operand?, maximum: Operand?) {
+        self.input = input
+        self.output = output
+        self.minimum = minimum
+        self.maximum = maximum
+        loop = ElementwiseLoop(shape: output.shape, operandStrides: [output.strides, input.strides])
+    }
+
+    var lowering: String { "Clip (run-time bounds, C kernel)" }
+
+    func run(_ frame: Frame) {
+        let low = minimum.map { frame.float($0).pointee } ?? -.infinity
+        let high = maximum.map { frame.float($0).pointee } ?? .infinity
+        ActivationKernel.applyLoop(loop, .clip(min: low, max: high), x: frame.float(input), y: frame.float(output), isa: frame.isa)
     }
 }

@@ -12,10 +12,13 @@ final class GemmKernel: Kernel {
     /// beta·C as a bias row, or as a full [M, N] matrix copied in first.
     let biasRow: FloatBuffer?
     let fullC: FloatBuffer?
+    /// C given at run time: broadcast into Y before the GEMM accumulates with beta.
+    let runtimeC: Operand?
+    let runtimeCopy: StridedCopy?
     let path: KernelPath
 
-    init(_ attributes: GemmAttributes, a: Operand, b: Operand?, constantB: Tensor?, c: Tensor?, output: Operand,
-         path: KernelPath = .lowered) {
+    init(_ attributes: GemmAttributes, a: Operand, b: Operand?, constantB: Tensor?, c: Tensor?, runtimeC: Operand? = nil,
+         output: Operand, path: KernelPath = .lowered) {
         self.attributes = attributes
         self.a = a
         self.b = b
@@ -24,6 +27,11 @@ final class GemmKernel: Kernel {
         self.path = path
         (m, n) = (output.shape[0], output.shape[1])
         k = attributes.transposeA ? a.shape[0] : a.shape[1]
+        self.runtimeC = attributes.beta != 0 ? runtimeC : nil
+        runtimeCopy = self.runtimeC.map {
+            StridedCopy(shape: output.shape, destinationStrides: output.strides,
+                        sourceStrides: Broadcasting.strides(of: $0.shape, $0.strides, broadcastTo: output.shape))
+        }
         if let c, attributes.beta != 0 {
             let cStrides = Broadcasting.strides(of: c.shape, Broadcasting.strides(c.shape), broadcastTo: [m, n])
             if cStrides[0] == 0 {
@@ -52,6 +60,8 @@ final class GemmKernel: Kernel {
         if let fullC {
             for i in 0..<m { (y + i * ldy).update(from: fullC.pointer + i * n, count: n) }
         }
+        if let runtimeC, let runtimeCopy { runtimeCopy.run(from: frame.float(runtimeC), to: y) }
+        let accumulate = fullC != nil || runtimeC != nil
         let lda = attributes.transposeA ? m : k
         let ldb = attributes.transposeB ? k : n
         if path == .naive {
@@ -63,17 +73,19 @@ final class GemmKernel: Kernel {
                         let bv = attributes.transposeB ? w[j * ldb + p] : w[p * ldb + j]
                         sum += Double(av) * Double(bv)
                     }
-                    y[i * ldy + j] = Float(Double(attributes.alpha) * sum + (fullC == nil ? 0 : Double(y[i * ldy + j])))
+                    let c = runtimeC != nil ? Double(attributes.beta) * Double(y[i * ldy + j]) : fullC != nil ? Double(y[i * ldy + j]) : 0
+                    y[i * ldy + j] = Float(Double(attributes.alpha) * sum + c)
                 }
             }
         } else if m == 0 || n == 0 {
             return
         } else if k == 0 {
-            if fullC == nil { for i in 0..<m { (y + i * ldy).update(repeating: 0, count: n) } }
+            if !accumulate { for i in 0..<m { (y + i * ldy).update(repeating: 0, count: n) } }
+            else if runtimeC != nil { for i in 0..<m { for j in 0..<n { y[i * ldy + j] *= attributes.beta } } }
         } else {
             GEMM.sgemm(m: m, n: n, k: k, a: x, lda: lda, transposeA: attributes.transposeA,
                        b: w, ldb: ldb, transposeB: attributes.transposeB, c: y, ldc: ldy,
-                       alpha: attributes.alpha, beta: fullC == nil ? 0 : 1)
+                       alpha: attributes.alpha, beta: runtimeC != nil ? attributes.beta : fullC != nil ? 1 : 0)
         }
         Epilogue.apply(bias: biasRow.pointer, activation: attributes.activation, isa: frame.isa, to: y, rows: m, columns: n, rowStride: ldy)
     }

@@ -40,25 +40,27 @@ struct KernelFactory {
         }
         switch node.op {
         case .conv(let a):
-            guard let weight = constant(node.input(1)) else {
-                throw unsupported(node, "its weight is computed at run time; convolution weights must be constant")
-            }
-            if let b = node.input(2), constant(b) == nil { throw unsupported(node, "its bias is computed at run time") }
+            // Weights and bias are normally constants (packed now); given at run time they are packed on each run.
+            let weight = constant(node.input(1))
+            let weightShape = try x(1).shape
+            let runtimeWeight = weight == nil ? try x(1) : nil
+            let runtimeBias = node.input(2) != nil && constant(node.input(2)) == nil ? try x(2) : nil
             let input = try x(0)
-            let window = try WindowGeometry(inputHeight: input.shape[2], inputWidth: input.shape[3], kernel: [weight.shape[2], weight.shape[3]],
+            let window = try WindowGeometry(inputHeight: input.shape[2], inputWidth: input.shape[3], kernel: [weightShape[2], weightShape[3]],
                                             strides: a.strides, dilations: a.dilations, pads: a.pads, autoPad: a.autoPad, what: "Conv '\(node.name)'")
-            let geometry = try ConvolutionGeometry(inChannels: input.shape[1], outChannels: weight.shape[0], kernel: window.kernel,
+            let geometry = try ConvolutionGeometry(inChannels: input.shape[1], outChannels: weightShape[0], kernel: window.kernel,
                                                    stride: window.stride, padding: window.padding, dilation: window.dilation, groups: a.group)
             return ConvolutionKernel(geometry: geometry, weight: weight, bias: constant(node.input(2)), activation: a.activation,
-                                     input: input, output: y, residual: a.hasResidual ? try x(3) : nil, path: options.kernelPath,
+                                     input: input, output: y, residual: a.hasResidual ? try x(3) : nil,
+                                     runtimeWeight: runtimeWeight, runtimeBias: runtimeBias, path: options.kernelPath,
                                      workspaceLimit: max(options.workspaceLimit / MemoryLayout<Float>.stride, 1),
                                      threads: options.threads ?? ThreadPool.size)
 
         case .gemm(let a):
-            if let c = node.input(2), constant(c) == nil { throw unsupported(node, "its C input is computed at run time") }
             let bConstant = constant(node.input(1))
+            let runtimeC = node.input(2) != nil && constant(node.input(2)) == nil ? try x(2) : nil
             return GemmKernel(a, a: try x(0), b: bConstant == nil ? try x(1) : nil, constantB: bConstant, c: constant(node.input(2)),
-                              output: y, path: options.kernelPath)
+                              runtimeC: runtimeC, output: y, path: options.kernelPath)
 
         case .matMul:
             let bConstant = constant(node.input(1))
@@ -69,7 +71,10 @@ struct KernelFactory {
                 throw unsupported(node, "BatchNormalization of a rank-\(y.shape.count) tensor (supported: [N, C, H, W] and [N, C])")
             }
             let parameters = (1...4).map { constant(node.input($0)) }
-            guard parameters.allSatisfy({ $0 != nil }) else { throw unsupported(node, "its scale, bias, mean and variance must be constant") }
+            guard parameters.allSatisfy({ $0 != nil }) else {
+                // Given at run time: scale and shift are computed on each run.
+                return ChannelAffineKernel(epsilon: epsilon, parameters: try (1...4).map(x), activation: activation, input: try x(0), output: y)
+            }
             let statistics = try BatchNormParameters(weight: parameters[0]!.scalars, bias: parameters[1]!.scalars,
                                                      runningMean: parameters[2]!.scalars, runningVar: parameters[3]!.scalars, eps: epsilon)
             let (scale, shift) = statistics.scaleAndShift
@@ -83,7 +88,8 @@ struct KernelFactory {
             return ActivationKernel(activation, input: try x(0), output: y)
 
         case .clip:
-            throw unsupported(node, "Clip's min or max is computed at run time; they must be constants")
+            // min and max given at run time (constants were turned into a clip activation).
+            return ClipKernel(input: try x(0), output: y, minimum: node.input(1).map(operand), maximum: node.input(2).map(operand))
 
         case .binary(let op, let activation):
             return BinaryKernel(op, activation: activation, a: try x(0), b: try x(1), output: y)
@@ -156,7 +162,8 @@ struct KernelFactory {
             let input = try x(0)
             let pads = try ShapeInference.padAmounts(a, data: node.inputs.map { $0.flatMap { graph.initializers[$0] } }, rank: input.shape.count)
             let value = a.value ?? constant(node.input(2))?.scalars.first ?? 0
-            return PadKernel(mode: a.mode, value: value, pads: pads, input: input, output: y)
+            let runtimeValue = a.value == nil && node.input(2) != nil && constant(node.input(2)) == nil ? try x(2) : nil
+            return PadKernel(mode: a.mode, value: value, runtimeValue: runtimeValue, pads: pads, input: input, output: y)
 
         case .softmax(let axis, let flattensTo2D):
             let input = try x(0)
@@ -164,7 +171,12 @@ struct KernelFactory {
             guard input.isDenseNatural && y.isDenseNatural else { throw unsupported(node, "Softmax of a strided tensor") }
             return SoftmaxKernel(axis: a, flattensTo2D: flattensTo2D, input: input, output: y)
 
-        case .constant, .shape, .constantOfShape:
+        case .constantOfShape(let value):
+            // Too large to fold (a weight made of one value): filled on each run.
+            guard graph[node.output].dataType == .float32 else { throw unsupported(node, "an int64 ConstantOfShape too large to fold") }
+            return FillKernel(value: value?.floatTensor?.scalars.first ?? 0, output: y)
+
+        case .constant, .shape:
             throw unsupported(node, "a plan-time value that could not be computed")
         }
     }

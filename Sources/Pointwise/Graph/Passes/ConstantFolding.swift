@@ -68,7 +68,10 @@ public struct ConstantFolding: GraphPass {
             node.op = .activation(min == 0 && max == .infinity ? .relu : .clip(min: min, max: max))
             node.inputs = [node.inputs[0]]
         case .pad(var a) where a.pads == nil:
-            guard let pads = constant(1)?.integers, absent(2) || constant(2) != nil else { return }
+            guard constant(1) != nil, absent(2) || constant(2) != nil, absent(3) || constant(3) != nil,
+                  let rank = node.input(0).flatMap({ graph[$0].shape?.count }),
+                  let pads = try? ShapeInference.padAmounts(a, data: node.inputs.map { $0.flatMap { graph.initializers[$0] } }, rank: rank)
+            else { return }
             a.pads = pads
             if a.value == nil { a.value = constant(2)?.floatTensor?.scalars.first ?? 0 }
             node.op = .pad(a)

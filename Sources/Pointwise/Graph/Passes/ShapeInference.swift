@@ -383,10 +383,22 @@ public struct ShapeInference: GraphPass {
         return output
     }
 
-    /// Pad's pads, [begin₀, begin₁, …, end₀, end₁, …], from the attribute or the input.
+    /// Pad's pads, [begin₀, begin₁, …, end₀, end₁, …], from the attribute or the input; with the
+    /// `axes` input (opset 18), pads for those axes only, the others 0.
     static func padAmounts(_ a: PadAttributes, data: [TensorValue?], rank: Int) throws -> [Int] {
-        guard let pads = a.pads ?? (data.count > 1 ? data[1]?.integers : nil) else {
+        guard var pads = a.pads ?? (data.count > 1 ? data[1]?.integers : nil) else {
             throw PointwiseError.invalidGraph("Pad's pads input is not known when the model is planned")
+        }
+        if a.pads == nil, data.count > 3, let axesValue = data[3] {
+            guard let axes = axesValue.integers, pads.count == 2 * axes.count else {
+                throw PointwiseError.invalidArgument(name: "Pad pads for axes", value: describe(pads), requirement: "2 values per axis")
+            }
+            var full = [Int](repeating: 0, count: 2 * rank)
+            for (i, axis) in axes.enumerated() {
+                let d = try normalizedAxis(axis, rank: rank, what: "Pad axis")
+                (full[d], full[d + rank]) = (pads[i], pads[i + axes.count])
+            }
+            pads = full
         }
         guard pads.count == 2 * rank else {
             throw PointwiseError.invalidArgument(name: "Pad pads", value: describe(pads), requirement: "\(2 * rank) values for rank \(rank)")

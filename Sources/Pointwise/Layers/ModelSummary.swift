@@ -103,7 +103,7 @@ public struct ModelSummary: Sendable {
     static func mebibytes(_ bytes: Int) -> String { fixed(Double(bytes) / 1_048_576, 1) + " MiB" }
 
     /// `value` with `digits` decimals; non-finite values as "nan"/"inf" (never a trap).
-    static func fixed(_ value: Double, _ digits: Int) -> String {
+    public static func fixed(_ value: Double, _ digits: Int) -> String {
         guard value.isFinite else { return value.isNaN ? "nan" : (value < 0 ? "-inf" : "inf") }
         guard abs(value) < 1e15 else { return "\(value)" }
         var scale = 1.0

@@ -42,7 +42,9 @@ struct KernelFactory {
         case .conv(let a):
             // Weights and bias are normally constants (packed now); given at run time they are packed on each run.
             let weight = constant(node.input(1))
-            let weightShape = try x(1).shape
+            guard let weightValue = node.input(1), let weightShape = graph[weightValue].shape, weightShape.count == 4 else {
+                throw unsupported(node, "the weight's shape is unknown")
+            }
             let runtimeWeight = weight == nil ? try x(1) : nil
             let runtimeBias = node.input(2) != nil && constant(node.input(2)) == nil ? try x(2) : nil
             let input = try x(0)

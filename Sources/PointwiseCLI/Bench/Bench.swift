@@ -37,10 +37,10 @@ struct Bench: ParsableCommand {
 
     func validate() throws {
         let counts = threadCounts
-        guard !counts.isEmpty, counts.count == threads.split(separator: ",").count, counts.allSatisfy({ $0 >= 1 }) else {
-            throw ValidationError("--threads must be a comma-separated list of counts ≥ 1, got '\(threads)'")
+        guard !counts.isEmpty, counts.count == threads.split(separator: ",").count, counts.allSatisfy({ (1...64).contains($0) }) else {
+            throw ValidationError("--threads must be a comma-separated list of counts in 1...64, got '\(threads)'")
         }
-        guard largeBatch >= 1 else { throw ValidationError("--large-batch must be ≥ 1, got \(largeBatch)") }
+        guard (1...256).contains(largeBatch) else { throw ValidationError("--large-batch must be in 1...256, got \(largeBatch)") }
     }
 
     func run() throws {

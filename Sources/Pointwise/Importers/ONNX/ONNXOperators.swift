@@ -241,7 +241,8 @@ extension GraphImport {
             if opset < 7 { a.ignore("broadcast") }  // C broadcasts as NumPy does either way for the shapes it allows
             let attributes = GemmAttributes(alpha: a.float("alpha", default: 1), beta: a.float("beta", default: 1),
                                             transposeA: a.int("transA", default: 0) != 0, transposeB: a.int("transB", default: 0) != 0)
-            emit(name, .gemm(attributes), Array(inputs.prefix(3)), single(), parameterCount: parameterCount.dropFirst().reduce(0, +))
+            emit(name, .gemm(attributes), Array(inputs.prefix(3)), single(),
+                 parameterCount: [1, 2].compactMap { input($0).flatMap { graph.initializers[$0]?.count } }.reduce(0, +))
 
         case "MatMul":
             emit(name, .matMul, Array(inputs.prefix(2)), single(), parameterCount: input(1).flatMap { graph.initializers[$0]?.count } ?? 0)

@@ -125,13 +125,14 @@ void pw_global_pool(pw_isa isa, pw_global_pool_mode mode, const float *x, size_t
 
 // MARK: Normalisation and softmax
 
-/// Local response normalisation across channels (ONNX LRN) on rows of `channels` values:
+/// Local response normalisation across channels (ONNX LRN) on rows of `channels` values (not in place:
+/// y must not overlap x):
 /// y[c] = x[c] / (bias + alpha/size · Σ x[i]²)^beta over i in [c − ⌊(size−1)/2⌋, c + ⌈(size−1)/2⌉] ∩ [0, C).
 void pw_lrn(pw_isa isa, size_t rows, size_t channels, const float *x, size_t ldx, float *y, size_t ldy,
             size_t size, float alpha, float beta, float bias);
 
-/// Softmax of each row: y = exp(x − max) / Σ exp(x − max); a row holding NaN gives NaN; a row with
-/// +inf gives NaN where the inf is (inf − inf), as PyTorch does.
+/// Softmax of each row: y = exp(x − max) / Σ exp(x − max); a row holding NaN or +inf gives a row
+/// of NaN (inf − inf), as PyTorch does; so does a row of −inf only.
 void pw_softmax_rows(pw_isa isa, size_t rows, size_t columns, const float *x, size_t ldx, float *y, size_t ldy);
 
 // MARK: Data movement

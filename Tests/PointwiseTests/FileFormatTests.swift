@@ -120,7 +120,13 @@ struct NumpyFileTests {
         let magic = try file("{}", magic: Array("NOTNPY".utf8))
         expectError(magic, "not a .npy file") { _ = try NumpyFile.read(magic) }
         let int64 = try file("{'descr': '<i8', 'fortran_order': False, 'shape': (2,), }", data: 16)
-        expectError("dtype '<i8' is not supported; save float32 ('<f4')") { _ = try NumpyFile.read(int64) }
+        expectError(int64, "holds int64 data; a float32 array is needed here") { _ = try NumpyFile.read(int64) }
+        #expect(try NumpyFile.readValue(int64) == .int64(Int64Tensor([0, 0])))
+        let complex = try file("{'descr': '<c8', 'fortran_order': False, 'shape': (2,), }", data: 16)
+        expectError("dtype '<c8' is not supported; save float32 ('<f4') or int64 ('<i8')") { _ = try NumpyFile.read(complex) }
+        // A shape whose element count overflows is an error, not a trap (it was SIGILL).
+        let huge = try file("{'descr': '<f4', 'fortran_order': False, 'shape': (4294967296, 4294967296, 3, 224), }", data: 16)
+        expectError(huge, "element count of shape [4294967296, 4294967296, 3, 224]") { _ = try NumpyFile.read(huge) }
         let fortran = try file("{'descr': '<f4', 'fortran_order': True, 'shape': (2, 2), }", data: 16)
         expectError("Fortran-order arrays are not supported") { _ = try NumpyFile.read(fortran) }
         let truncated = try file("{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }", data: 20)

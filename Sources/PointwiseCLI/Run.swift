@@ -34,6 +34,9 @@ struct Run: ParsableCommand {
     @Option(help: "Also time this many runs (after 2 warm-up runs) and print a 'timing:' line.")
     var repetitions: Int?
 
+    @Flag(help: "With --repetitions: print each step's mean time, the slowest first.")
+    var profile = false
+
     @Option(help: "Run the model from this many threads at once, each doing --repetitions runs (default 10); print the throughput and fail if any result differs bit for bit from the serial one.")
     var concurrent: Int?
 
@@ -96,6 +99,15 @@ struct Run: ParsableCommand {
             }
             print("timing: median_ms=\(fixed(timings.median * 1e3, 3)) min_ms=\(fixed(timings.minimum * 1e3, 3)) "
                   + "reps=\(repetitions) threads=\(BLASRuntime.shared.threadCount)")
+            if profile, single, let x = inputs.values.first?.floatTensor {
+                let steps = try session.plan(forInput: x.shape).profile(x, repetitions: repetitions)
+                let total = steps.reduce(0) { $0 + $1.seconds }
+                print("profile: \(steps.count) steps, \(formatSeconds(total)) in all")
+                for step in steps.sorted(by: { $0.seconds > $1.seconds }).prefix(40) {
+                    print("  " + fixed(step.seconds * 1e3, 3).padding(toLength: 9, withPad: " ", startingAt: 0) + " ms  "
+                          + fixed(100 * step.seconds / total, 1).padding(toLength: 5, withPad: " ", startingAt: 0) + "%  \(step.step)  \(step.lowering)")
+                }
+            }
         }
         if let concurrent {
             guard single, let x = inputs.values.first?.floatTensor, let y = outputs.values.first?.floatTensor else {

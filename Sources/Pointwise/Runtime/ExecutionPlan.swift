@@ -220,7 +220,8 @@ public final class ExecutionPlan: Sendable {
     /// Runs the plan: `inputs[k]` points to float input k's data (in its declared layout; int64
     /// inputs are ignored, their values are part of the plan), `outputs[k]` to room for output k.
     /// Takes a context from the pool (making one the first time a thread needs it), allocates nothing after.
-    func run(inputs: UnsafeBufferPointer<UnsafeRawPointer?>, outputs: UnsafeBufferPointer<UnsafeMutableRawPointer?>) {
+    func run(inputs: UnsafeBufferPointer<UnsafeRawPointer?>, outputs: UnsafeBufferPointer<UnsafeMutableRawPointer?>,
+             stepSeconds: UnsafeMutablePointer<Double>? = nil) {
         let context = contexts.withLock { $0.popLast() } ?? ExecutionContext(plan: self)
         defer { contexts.withLock { $0.append(context) } }
         let pointers = context.pointers
@@ -235,6 +236,15 @@ public final class ExecutionPlan: Sendable {
             pointers[entry.slot] = base.map { $0 + entry.elementOffset * entry.elementSize }
         }
         let isa = KernelISA.current
+        if let stepSeconds {
+            // Profiling: each step's wall time added to stepSeconds[i].
+            for (index, step) in steps.enumerated() {
+                let start = Self.now()
+                step.kernel.run(Frame(pointers: pointers, workspace: context.arena + step.workspaceOffset, isa: isa))
+                stepSeconds[index] += Self.now() - start
+            }
+            return
+        }
         for step in steps {
             step.kernel.run(Frame(pointers: pointers, workspace: context.arena + step.workspaceOffset, isa: isa))
         }
@@ -280,6 +290,38 @@ public final class ExecutionPlan: Sendable {
         contexts.withLock { pool in
             while pool.count < count { pool.append(ExecutionContext(plan: self)) }
         }
+    }
+
+    static func now() -> Double {
+        var t = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &t)
+        return Double(t.tv_sec) + Double(t.tv_nsec) * 1e-9
+    }
+
+    /// Runs the plan `repetitions` times on `input` (one float input and output, in the layouts the
+    /// graph declares) and returns each step's mean wall time in seconds, with its name and lowering.
+    public func profile(_ input: Tensor, repetitions: Int) throws -> [(step: String, lowering: String, seconds: Double)] {
+        guard inputShapes.count == 1, outputs.count == 1, repetitions >= 1 else {
+            throw PointwiseError.invalidArgument(name: "profiled plan", value: "\(inputShapes.count) inputs, \(outputs.count) outputs",
+                                                 requirement: "1 and 1, and repetitions ≥ 1")
+        }
+        var y = try Tensor(zeros: InferenceSession.physical(outputs[0].shape, outputs[0].layout))
+        var totals = [Double](repeating: 0, count: steps.count)
+        input.scalars.withUnsafeBytes { xb in
+            y.scalars.withUnsafeMutableBytes { yb in
+                totals.withUnsafeMutableBufferPointer { t in
+                    let inputs = [UnsafeRawPointer?](arrayLiteral: xb.baseAddress)
+                    let outputs = [UnsafeMutableRawPointer?](arrayLiteral: yb.baseAddress)
+                    inputs.withUnsafeBufferPointer { i in
+                        outputs.withUnsafeBufferPointer { o in
+                            run(inputs: i, outputs: o)  // warm-up
+                            for _ in 0..<repetitions { run(inputs: i, outputs: o, stepSeconds: t.baseAddress) }
+                        }
+                    }
+                }
+            }
+        }
+        return steps.enumerated().map { ($0.element.name, $0.element.kernel.lowering, totals[$0.offset] / Double(repetitions)) }
     }
 
     /// Contexts made so far (one per thread that ran the plan at once): for tests.

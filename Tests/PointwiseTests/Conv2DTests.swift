@@ -148,7 +148,8 @@ struct Conv2DTests {
     @Test("3x3: im2col GEMM shape M = N·H'·W', K = 9·Cin, N = Cout")
     func im2colShape() throws {
         let (conv, x, _, _) = try ConvCase(name: "3x3", input: [2, 14, 14, 32], outChannels: 48, kernel: 3, padding: 1).make(seed: 6)
-        let (_, calls) = try recordGEMMs { _ = try conv(x) }
+        let session = try InferenceSession(conv.graph(inputRank: 4), options: CompileOptions(convolutionAlgorithm: .im2col))
+        let (_, calls) = try recordGEMMs { _ = try session(x) }
         #expect(calls.map { [$0.m, $0.k, $0.n, $0.lda, $0.ldb, $0.ldc] } == [[392, 288, 48, 288, 48, 48]])
         #expect(try conv.loweredGEMM(forInput: x.shape) == Conv2D.LoweredGEMM(lowering: .im2col, m: 392, n: 48, k: 288, count: 1))
     }

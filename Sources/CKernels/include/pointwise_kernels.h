@@ -142,6 +142,46 @@ void pw_softmax_rows(pw_isa isa, size_t rows, size_t columns, const float *x, si
 void pw_transpose(size_t count, size_t rows, size_t columns, const float *x, size_t ldx, size_t x_matrix_stride,
                   float *y, size_t ldy, size_t y_matrix_stride);
 
+// MARK: Winograd
+
+/// Winograd F(m×m, 3×3) for a 3x3, stride-1, dilation-1 convolution on NHWC: output tiles of m×m
+/// (m = 2, 4 or 6; input tiles α×α, α = m + 2), the element-wise stage as α² GEMMs
+/// V[ξ] (tiles × Cin) · U[ξ] (Cin × Cout) = M[ξ] (tiles × Cout) done by the caller.
+/// Points: F(2,3): 0, ±1; F(4,3): 0, ±√2, ±√2/2 (ncnn's, half the error of 0, ±1, ±2); F(6,3): 0, ±1, ±2, ±1/2.
+/// Tiles are numbered t = (n·tiles_h + th)·tiles_w + tw, tiles_h = ⌈out_h/m⌉, tiles_w = ⌈out_w/m⌉, with
+/// out_h = H + pad_top + pad_bottom − 2 (likewise out_w); ξ = row·α + column of an α×α transformed tile.
+/// Any m other than 2, 4, 6 does nothing. Measured FP32 error, max|y − ref|/max|ref| against a double
+/// direct convolution (weights ±1/√(9·Cin), inputs in [0, 1)): see winograd.c.
+/// NaN and infinity: the transforms mix a whole tile, so a NaN input makes NaN every output of the m×m
+/// tiles whose patch holds it (a direct convolution: only the outputs whose window holds it), and an
+/// infinite input can give NaN (inf − inf) where a direct convolution gives ±inf (PyTorch's Winograd
+/// paths behave the same).
+
+/// U[ξ·cin·cout + ci·cout + co] = (G·g·Gᵀ)[ξ] for the 3x3 kernel g = w[co][ci] (OIHW [cout][cin][3][3]);
+/// ξ = row·α + column of the α×α transformed kernel. Computed in double, rounded once.
+void pw_winograd_weight_transform(int m, const float *w, size_t cout, size_t cin, float *u);
+
+/// For tiles t in [tile_begin, tile_end) — t = (n·tiles_h + th)·tiles_w + tw — the α×α input patch of
+/// x [n, H, W, C] (pixel rows C floats apart) starting at row th·m − pad_top, column tw·m − pad_left
+/// (zero outside the input) is transformed, Bᵀ·d·B, and written to
+/// v[ξ·v_stride + (t − tile_begin)·ldv + c] for every channel c < C (ldv ≥ C; nothing else is written).
+void pw_winograd_input_transform(pw_isa isa, int m, const float *x, size_t height, size_t width, size_t channels,
+                                 size_t tiles_h, size_t tiles_w, size_t pad_top, size_t pad_left,
+                                 size_t tile_begin, size_t tile_end, float *v, size_t v_stride, size_t ldv);
+
+/// For tiles t in [tile_begin, tile_end), the m×m output block Aᵀ·M·A from
+/// mm[ξ·m_stride + (t − tile_begin)·ldm + co], plus bias[co] (may be NULL), plus (if residual is not NULL)
+/// residual[pixel·ld_residual + co], then the activation, written to
+/// y[((n·out_h + oh)·out_w + ow)·ldy + co] for the block's pixels inside out_h × out_w (tiles at the
+/// right and bottom edge are clipped), co < cout. pixel = (n·out_h + oh)·out_w + ow, the same pixel
+/// index as y's. residual may equal y with the same stride (in place: read before written, element by
+/// element); otherwise none of mm, bias, residual may overlap y.
+void pw_winograd_output_transform(pw_isa isa, int m, const float *mm, size_t m_stride, size_t ldm, size_t cout,
+                                  size_t tiles_h, size_t tiles_w, size_t out_h, size_t out_w,
+                                  size_t tile_begin, size_t tile_end, const float *bias,
+                                  const float *residual, size_t ld_residual, pw_activation activation,
+                                  float *y, size_t ldy);
+
 #ifdef __cplusplus
 }
 #endif

@@ -29,6 +29,10 @@ public struct ModelSummary: Sendable {
                 row.weights = g.outChannels * g.reductionPerGroup
                 let (m, k, n) = conv.gemmShape
                 row.gemm = conv.kernelLowering == .depthwise ? "depthwise" : "\(m)×\(k)×\(n)" + (g.groups > 1 ? " ×\(g.groups)" : "")
+            case let winograd as WinogradKernel:
+                row.kind = .convolution(kernel: 3, groups: 1, depthwise: false)
+                row.weights = winograd.outChannels * winograd.inChannels * 9
+                row.gemm = "\(winograd.tiles)×\(winograd.inChannels)×\(winograd.outChannels) ×\(winograd.alpha * winograd.alpha)"
             case let gemm as GemmKernel:
                 row.kind = .linear
                 row.weights = gemm.constantB.map(\.count) ?? 0

@@ -13,11 +13,16 @@ public struct CompileOptions: Sendable, Hashable {
     /// tiles of output rows (at least one row).
     public var workspaceLimit: Int
 
-    public init(kernelPath: KernelPath = .lowered, threads: Int? = nil, memoryLimit: Int? = nil, workspaceLimit: Int = 16 << 20) {
+    /// How 3x3 stride-1 convolutions are computed (the others always lower to im2col + GEMM).
+    public var convolutionAlgorithm: ConvolutionAlgorithm
+
+    public init(kernelPath: KernelPath = .lowered, threads: Int? = nil, memoryLimit: Int? = nil, workspaceLimit: Int = 16 << 20,
+                convolutionAlgorithm: ConvolutionAlgorithm = .heuristic) {
         self.kernelPath = kernelPath
         self.threads = threads
         self.memoryLimit = memoryLimit
         self.workspaceLimit = workspaceLimit
+        self.convolutionAlgorithm = convolutionAlgorithm
     }
 }
 
@@ -27,4 +32,14 @@ public enum KernelPath: Sendable, Hashable {
     case lowered
     /// The naive loop with Double accumulation, as a baseline for benchmarks.
     case naive
+}
+
+/// The choice between im2col + GEMM and Winograd for a 3x3, stride-1, ungrouped convolution.
+public enum ConvolutionAlgorithm: Sendable, Hashable {
+    /// Winograd where its smaller GEMMs win on the layer's shape (see `WinogradKernel.heuristicTile`).
+    case heuristic
+    /// Always im2col + GEMM.
+    case im2col
+    /// Winograd F(tile×tile, 3×3) (2, 4 or 6) wherever it applies.
+    case winograd(tile: Int)
 }

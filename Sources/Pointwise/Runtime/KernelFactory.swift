@@ -52,6 +52,12 @@ struct KernelFactory {
                                             strides: a.strides, dilations: a.dilations, pads: a.pads, autoPad: a.autoPad, what: "Conv '\(node.name)'")
             let geometry = try ConvolutionGeometry(inChannels: input.shape[1], outChannels: weightShape[0], kernel: window.kernel,
                                                    stride: window.stride, padding: window.padding, dilation: window.dilation, groups: a.group)
+            if options.kernelPath == .lowered, let weight, runtimeBias == nil, WinogradKernel.applies(to: geometry),
+               let tile = WinogradKernel.tile(for: options.convolutionAlgorithm, geometry: geometry, output: y.shape) {
+                return WinogradKernel(tile: tile, weight: weight, bias: constant(node.input(2)), padding: geometry.padding,
+                                      activation: a.activation, input: input, output: y, residual: a.hasResidual ? try x(3) : nil,
+                                      threads: options.threads ?? ThreadPool.size)
+            }
             return ConvolutionKernel(geometry: geometry, weight: weight, bias: constant(node.input(2)), activation: a.activation,
                                      input: input, output: y, residual: a.hasResidual ? try x(3) : nil,
                                      runtimeWeight: runtimeWeight, runtimeBias: runtimeBias, path: options.kernelPath,

@@ -13,6 +13,8 @@ struct BenchCase {
     let make: () throws -> Layer
     /// Why the naive loop is not run for this row, if it is not.
     var naiveSkipped: String? = nil
+    /// How the row's graph is compiled (the Winograd rows force an algorithm).
+    var options = CompileOptions()
 
     var batch: Int { inputShape[0] }
 }
@@ -79,6 +81,18 @@ enum BenchSuite {
                 try InvertedResidual(p, prefix: "features.8", inChannels: 64, outChannels: 64, stride: 1, expandRatio: 6)
             },
         ]
+        // Each 3x3 stride-1 layer of ResNet-50 (and two of GoogLeNet's) by im2col and by each Winograd tile.
+        for (network, cin, cout, size) in [("resnet50", 64, 64, 56), ("resnet50", 128, 128, 28), ("resnet50", 256, 256, 14),
+                                           ("resnet50", 512, 512, 7), ("googlenet", 96, 128, 28), ("googlenet", 112, 224, 14)] {
+            for (label, algorithm) in [("im2col", ConvolutionAlgorithm.im2col), ("winograd F2", .winograd(tile: 2)),
+                                       ("winograd F4", .winograd(tile: 4)), ("winograd F6", .winograd(tile: 6))] {
+                var row = conv("\(network) 3x3 \(cin)->\(cout) at \(size)x\(size) \(label)", .conv3x3, [1, size, size, cin], cout,
+                               kernel: 3, padding: 1)
+                row.options = CompileOptions(convolutionAlgorithm: algorithm)
+                if label != "im2col" { row.naiveSkipped = "same layer as the im2col row" }
+                cases.append(row)
+            }
+        }
         for batch in [1, largeBatch] {
             for architecture in Network.Architecture.allCases {
                 cases.append(BenchCase(

@@ -146,14 +146,17 @@ enum BenchMeasurement {
     /// Engine time, bare-SGEMM time of the same GEMMs, and the comparison with the naive result.
     static func measure(_ benchCase: BenchCase, layer: Layer, input x: Tensor, naive: NaiveResult?,
                         peak: Double) throws -> BenchRow {
-        let outputShape = try layer.outputShape(forInput: x.shape)
-        var y = try Tensor(zeros: outputShape)
-        let (_, calls) = try BLASRuntime.shared.withThreadLimit(1) { try GEMMTrace.record { try layer.forward(x, into: &y) } }
+        let session = try InferenceSession(layer.graph(inputRank: x.rank), options: benchCase.options)
+        let plan = try session.plan(forInput: x.shape)
+        var y = try Tensor(zeros: session.outputShape(forInput: x.shape))
+        let (_, calls) = try BLASRuntime.shared.withThreadLimit(1) { try GEMMTrace.record { try session.run(x, into: &y) } }
         let (engine, bare) = try withBareSGEMM(calls) { bare in
-            try BenchRepetitions.timeEngineThenBare({ try layer.forward(x, into: &y) }, bare)
+            try BenchRepetitions.timeEngineThenBare({ try session.run(x, into: &y) }, bare)
         }
-        let flops = 2 * Double(try layer.summary(inputShape: x.shape).totalMACs)
+        // FLOPs of the direct computation (what the layer does), whatever the algorithm.
+        let flops = 2 * Double(ModelSummary(network: benchCase.name, inputShape: x.shape, plan: plan).totalMACs)
         let shapes = calls.count == 1 ? "\(calls[0].m)x\(calls[0].k)x\(calls[0].n)"
+            : Set(calls.map { "\($0.m)x\($0.k)x\($0.n)" }).count == 1 ? "\(calls.count) x \(calls[0].m)x\(calls[0].k)x\(calls[0].n)"
             : calls.isEmpty ? "none (direct kernel)" : "\(calls.count) GEMMs"
         return BenchRow(
             name: benchCase.name, kind: benchCase.kind, batch: benchCase.batch, flops: flops, gemm: shapes,

@@ -1,0 +1,143 @@
+import CKernels
+
+/// A 3x3, stride-1, dilation-1, ungrouped convolution by Winograd's minimal filtering F(m×m, 3×3):
+/// (m+2)²/m² multiplies per output instead of 9 (F(2,3) 2.25× fewer, F(4,3) 4×, F(6,3) 5.06×).
+///
+/// x: [N, H, W, Cin] -> y: [N, H', W', Cout] (pixel rows `ldy` apart), bias, residual and activation fused
+/// into the output transform. The output is cut into m×m tiles (T of them); each thread takes a range
+/// of tiles and, in blocks that fit its workspace:
+/// 1. transforms the blocks' α×α input patches (α = m + 2): V[ξ] (tiles × Cin), one matrix per ξ < α²;
+/// 2. runs α² `cblas_sgemm`s, M[ξ] = V[ξ] · U[ξ], with U[ξ] (Cin × Cout) the weights transformed once,
+///    at plan time: M = tiles, K = Cin, N = Cout;
+/// 3. transforms M back into the output tiles, adding bias and residual, applying the activation.
+/// Error: F(2,3) is as accurate as the direct GEMM; F(4,3) (points 0, ±√2, ±√2/2) a few times less;
+/// F(6,3) about ten times less (see the tests for the measured figures and the tolerances).
+final class WinogradKernel: Kernel, ParallelWork {
+    /// Output tile side: 2, 4 or 6.
+    let m: Int
+    let alpha: Int
+    let inChannels: Int
+    let outChannels: Int
+    let padding: Padding2D
+    let activation: Activation
+    /// U[ξ·Cin·Cout + ci·Cout + co].
+    let transformedWeights: FloatBuffer
+    let bias: FloatBuffer?
+    let input: Operand
+    let output: Operand
+    let residual: Operand?
+    let (tilesHigh, tilesWide, tiles): (Int, Int, Int)
+    /// Tiles per block, the parts the workspace was sized for, and the floats of one part's workspace.
+    let blockTiles: Int
+    let workspaceParts: Int
+    let partFloats: Int
+    let workspaceBytes: Int
+
+    /// Each part's V and M together stay under this many floats (32 MiB): blocks of tiles beyond.
+    static let partLimit = 1 << 23
+
+    init(tile m: Int, weight: Tensor, bias: Tensor?, padding: Padding2D, activation: Activation,
+         input: Operand, output: Operand, residual: Operand?, threads: Int = ThreadPool.size) {
+        self.m = m
+        alpha = m + 2
+        (outChannels, inChannels) = (weight.shape[0], weight.shape[1])
+        self.padding = padding
+        self.activation = activation
+        self.input = input
+        self.output = output
+        self.residual = residual
+        let (outputHeight, outputWidth) = (output.nhwc.h, output.nhwc.w)
+        (tilesHigh, tilesWide) = ((outputHeight + m - 1) / m, (outputWidth + m - 1) / m)
+        tiles = input.nhwc.n * tilesHigh * tilesWide
+        var u = [Float](repeating: 0, count: (m + 2) * (m + 2) * weight.shape[0] * weight.shape[1])
+        weight.scalars.withUnsafeBufferPointer { w in
+            u.withUnsafeMutableBufferPointer { pw_winograd_weight_transform(Int32(m), w.baseAddress!, weight.shape[0], weight.shape[1], $0.baseAddress!) }
+        }
+        transformedWeights = FloatBuffer(u)
+        self.bias = bias.map { FloatBuffer($0.scalars) }
+        let macs = tiles * alpha * alpha * inChannels * outChannels
+        let parts = max(1, min(threads, tiles / 4, macs / 1_000_000))
+        let perTile = alpha * alpha * (inChannels + outChannels)
+        blockTiles = max(1, min((tiles + parts - 1) / parts, Self.partLimit / perTile))
+        workspaceParts = parts
+        partFloats = blockTiles * perTile
+        workspaceBytes = parts * partFloats * MemoryLayout<Float>.stride
+    }
+
+    /// Multiply-accumulates of the direct convolution this replaces (what summaries count).
+    var macs: Int { output.count * inChannels * 9 }
+    /// Multiply-accumulates actually done in the GEMMs.
+    var gemmMACs: Int { tiles * alpha * alpha * inChannels * outChannels }
+    var weightBytes: Int { transformedWeights.byteCount + (bias?.byteCount ?? 0) }
+
+    var lowering: String {
+        "Winograd F(\(m)x\(m),3x3): \(alpha * alpha) GEMMs M=\(tiles) K=\(inChannels) N=\(outChannels)"
+    }
+
+    private struct Job {
+        let x: UnsafePointer<Float>
+        let y: UnsafeMutablePointer<Float>
+        let residual: UnsafePointer<Float>?
+        let workspace: UnsafeMutablePointer<Float>
+        let isa: KernelISA
+    }
+
+    func run(_ frame: Frame) {
+        let parts = max(1, min(workspaceParts, ThreadPool.parts(rows: tiles, macs: gemmMACs, minimumRows: 4)))
+        var job = Job(x: frame.float(input), y: frame.float(output), residual: residual.map { UnsafePointer(frame.float($0)) },
+                      workspace: frame.floatWorkspace(), isa: frame.isa)
+        withUnsafePointer(to: &job) { ThreadPool.run(parts: parts, self, context: UnsafeRawPointer($0)) }
+    }
+
+    func runPart(_ part: Int, of parts: Int, context: UnsafeRawPointer) {
+        let job = context.assumingMemoryBound(to: Job.self).pointee
+        let range = ThreadPool.range(part, of: parts, count: tiles)
+        // This part's workspace: V (α² × block × Cin), then M (α² × block × Cout). With fewer parts
+        // than planned, a part may use the slices of the parts that do not run (larger blocks).
+        let available = partFloats * (workspaceParts / parts)
+        let block = max(1, min(range.count, available / (alpha * alpha * (inChannels + outChannels))))
+        let v = job.workspace + part * available
+        let mm = v + alpha * alpha * block * inChannels
+        let (h, w) = (input.nhwc.h, input.nhwc.w)
+        let (outputHeight, outputWidth) = (output.nhwc.h, output.nhwc.w)
+        let ldy = output.pixelStride
+        let residualStride = residual?.pixelStride ?? 0
+        for start in Swift.stride(from: range.lowerBound, to: range.upperBound, by: block) {
+            let end = min(range.upperBound, start + block)
+            let count = end - start
+            pw_winograd_input_transform(job.isa.kernelValue, Int32(m), job.x, h, w, inChannels, tilesHigh, tilesWide,
+                                        padding.top, padding.left, start, end, v, block * inChannels, inChannels)
+            for xi in 0..<(alpha * alpha) {
+                GEMM.sgemm(m: count, n: outChannels, k: inChannels, a: v + xi * block * inChannels, lda: inChannels,
+                           b: transformedWeights.pointer + xi * inChannels * outChannels, ldb: outChannels,
+                           c: mm + xi * block * outChannels, ldc: outChannels)
+            }
+            pw_winograd_output_transform(job.isa.kernelValue, Int32(m), mm, block * outChannels, outChannels, outChannels,
+                                         tilesHigh, tilesWide, outputHeight, outputWidth, start, end, bias.pointer,
+                                         job.residual, residualStride, activation.kernelValue, job.y, ldy)
+        }
+    }
+
+    /// Whether Winograd applies to a convolution: 3x3, stride 1, dilation 1, one group, padding at most 2.
+    static func applies(to g: ConvolutionGeometry) -> Bool {
+        g.kernel == 3 && g.stride == 1 && g.dilation == 1 && g.groups == 1
+            && [g.padding.top, g.padding.bottom, g.padding.left, g.padding.right].allSatisfy { $0 <= 2 }
+    }
+
+    /// The tile to use under `algorithm` for a convolution with NCHW output shape `output`, or nil for im2col.
+    static func tile(for algorithm: ConvolutionAlgorithm, geometry g: ConvolutionGeometry, output: [Int]) -> Int? {
+        switch algorithm {
+        case .im2col: return nil
+        case .winograd(let tile): return [2, 4, 6].contains(tile) ? tile : nil
+        case .heuristic: return heuristicTile(inChannels: g.inChannels, outChannels: g.outChannels, height: output[2], width: output[3])
+        }
+    }
+
+    /// F(4,3) on maps of at least 12×12 with at least 16 channels in and out (its α² = 36 GEMMs then have
+    /// enough rows, and the transformed weights, 4× the direct ones, are read few times); im2col otherwise,
+    /// where the GEMMs would be too small or the weight traffic would dominate.
+    static func heuristicTile(inChannels: Int, outChannels: Int, height: Int, width: Int) -> Int? {
+        guard inChannels >= 16, outChannels >= 16, height * width >= 144 else { return nil }
+        return 4
+    }
+}

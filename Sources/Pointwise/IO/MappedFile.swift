@@ -5,13 +5,31 @@ import Darwin
 #endif
 
 /// A whole file mapped read-only into memory (`mmap`), so tensors are copied once,
-/// from the page cache straight into their arrays, with no read buffer in between.
+/// from the page cache straight into their arrays, with no read buffer in between; or a copy of
+/// bytes handed over in memory (`init(copying:name:)`), read the same way.
 final class MappedFile {
+    /// The file's path, or the name given to in-memory bytes (what errors name).
     let path: String
     let bytes: UnsafeRawBufferPointer
+    /// Whether `bytes` is a mapping (unmapped) or an allocated copy (deallocated).
+    private let isMapped: Bool
+
+    /// A private copy of `bytes`, named `name` in errors.
+    init(copying bytes: UnsafeRawBufferPointer, name: String) {
+        path = name
+        isMapped = false
+        guard !bytes.isEmpty else {
+            self.bytes = UnsafeRawBufferPointer(start: nil, count: 0)
+            return
+        }
+        let copy = UnsafeMutableRawBufferPointer.allocate(byteCount: bytes.count, alignment: 16)
+        copy.copyMemory(from: bytes)
+        self.bytes = UnsafeRawBufferPointer(copy)
+    }
 
     init(path: String) throws {
         self.path = path
+        isMapped = true
         let descriptor = open(path, O_RDONLY)
         guard descriptor >= 0 else {
             throw PointwiseError.file(path: path, problem: "cannot open: \(String(cString: strerror(errno)))")
@@ -36,7 +54,12 @@ final class MappedFile {
     }
 
     deinit {
-        if let base = bytes.baseAddress { munmap(UnsafeMutableRawPointer(mutating: base), bytes.count) }
+        guard let base = bytes.baseAddress else { return }
+        if isMapped {
+            munmap(UnsafeMutableRawPointer(mutating: base), bytes.count)
+        } else {
+            UnsafeMutableRawPointer(mutating: base).deallocate()
+        }
     }
 }
 

@@ -9,16 +9,27 @@ import Foundation
 public enum NumpyFile {
     /// Reads a float32 (`<f4`, also `<f2` and `<f8`, converted) C-order array.
     public static func read(_ path: String) throws -> Tensor {
-        guard case .float32(let tensor) = try readValue(path) else {
-            throw PointwiseError.file(path: path, problem: "holds int64 data; a float32 array is needed here")
-        }
-        return tensor
+        let file = try MappedFile(path: path)
+        return try withExtendedLifetime(file) { try read(bytes: file.bytes, name: path) }
     }
 
     /// Reads a float (`<f4`, `<f2`, `<f8`, as float32) or integer (`<i8`, `<i4`, as int64) C-order array.
     public static func readValue(_ path: String) throws -> TensorValue {
         let file = try MappedFile(path: path)
-        let bytes = file.bytes
+        return try withExtendedLifetime(file) { try readValue(bytes: file.bytes, name: path) }
+    }
+
+    /// `read(_:)` on the bytes of a `.npy` file held in memory; errors name the file `name`.
+    public static func read(bytes: UnsafeRawBufferPointer, name: String) throws -> Tensor {
+        guard case .float32(let tensor) = try readValue(bytes: bytes, name: name) else {
+            throw PointwiseError.file(path: name, problem: "holds int64 data; a float32 array is needed here")
+        }
+        return tensor
+    }
+
+    /// `readValue(_:)` on the bytes of a `.npy` file held in memory; errors name the file `name`.
+    /// The bytes are only read during the call.
+    public static func readValue(bytes: UnsafeRawBufferPointer, name path: String) throws -> TensorValue {
         func fail(_ problem: String) -> PointwiseError { .file(path: path, problem: problem) }
         let magic: [UInt8] = [0x93] + Array("NUMPY".utf8)
         guard bytes.count >= 10, Array(bytes[0..<6]) == magic else { throw fail("not a .npy file (no \\x93NUMPY magic)") }

@@ -38,6 +38,7 @@ public final class SafeTensorsFile {
         public let range: Range<Int>
     }
 
+    /// The file's path (or, for bytes read from memory, the name they were given).
     public let path: String
     /// `__metadata__`, if present.
     public let metadata: [String: String]
@@ -49,8 +50,18 @@ public final class SafeTensorsFile {
     /// Names in the order of their data.
     public var names: [String] { entries.values.sorted { $0.range.lowerBound < $1.range.lowerBound }.map(\.name) }
 
-    public init(path: String) throws {
-        file = try MappedFile(path: path)
+    public convenience init(path: String) throws {
+        try self.init(file: MappedFile(path: path))
+    }
+
+    /// A safetensors file held in memory (the bytes are copied); errors name it `name`.
+    public convenience init(bytes: UnsafeRawBufferPointer, name: String) throws {
+        try self.init(file: MappedFile(copying: bytes, name: name))
+    }
+
+    private init(file: MappedFile) throws {
+        self.file = file
+        let path = file.path
         self.path = path
         let bytes = file.bytes
         func fail(_ problem: String) -> PointwiseError { .file(path: path, problem: problem) }

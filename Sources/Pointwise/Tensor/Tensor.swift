@@ -68,21 +68,24 @@ public struct Tensor: Sendable, Equatable {
     static let maximumElementCount = 1 << 40
 
     /// The product of `shape`'s dimensions; throws for a negative dimension or a product above
-    /// `maximumElementCount` (checked without overflow).
+    /// `maximumElementCount` (checked without overflow). The product of the non-zero dimensions is
+    /// bounded too: an empty tensor [0, 2⁶², 4] has no elements, but its strides would overflow.
     static func elementCount(of shape: [Int]) throws -> Int {
         var count = 1
+        var extents = 1  // the product with zeros counted as 1: what strides reach
         for (index, extent) in shape.enumerated() {
             guard extent >= 0 else {
                 throw PointwiseError.invalidArgument(name: "dimension \(index) of shape \(describe(shape))",
                                                      value: "\(extent)", requirement: "≥ 0")
             }
-            let (product, overflow) = count.multipliedReportingOverflow(by: extent)
+            let (product, overflow) = extents.multipliedReportingOverflow(by: max(extent, 1))
             guard !overflow, product <= maximumElementCount else {
                 throw PointwiseError.invalidArgument(name: "element count of shape \(describe(shape))",
-                                                     value: "more than \(maximumElementCount)",
+                                                     value: "more than \(maximumElementCount)" + (shape.contains(0) ? " (zero dimensions counted as 1)" : ""),
                                                      requirement: "at most \(maximumElementCount) (2^40)")
             }
-            count = product
+            extents = product
+            count *= extent  // ≤ extents
         }
         return count
     }

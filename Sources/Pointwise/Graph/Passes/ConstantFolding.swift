@@ -35,6 +35,13 @@ public struct ConstantFolding: GraphPass {
                 continue
             }
             let shapes = node.inputs.map { $0.flatMap { graph[$0].shape ?? graph.initializers[$0]?.shape } }
+            // The output size before anything is computed: a ConstantOfShape or Expand of absurd
+            // dimensions must not allocate (an invalid node is left for ShapeInference to report).
+            guard let inferred = try? ShapeInference.infer(node.op, shapes: shapes, types: inputs.map { $0?.dataType }, data: inputs),
+                  inferred.allSatisfy({ (try? Tensor.elementCount(of: $0.shape)).map { $0 <= Self.elementLimit } ?? false }) else {
+                kept.append(node)
+                continue
+            }
             let results: [TensorValue]
             do {
                 results = try ReferenceInterpreter.evaluate(node, inputs: inputs, shapes: shapes)

@@ -29,6 +29,8 @@ public struct ShapeInference: GraphPass {
             let outputs: [(shape: [Int], type: DataType)]
             do {
                 outputs = try Self.infer(node.op, shapes: shapes, types: types, data: data)
+                // Every shape the plan will use is a valid one: counts and strides cannot overflow.
+                for output in outputs { _ = try Tensor.elementCount(of: output.shape) }
             } catch let error as PointwiseError {
                 throw PointwiseError.invalidGraph("node '\(node.name)' (\(node.op.typeName)): \(error)")
             }
@@ -81,9 +83,11 @@ public struct ShapeInference: GraphPass {
             guard w.count == 4 else {
                 throw PointwiseError.shapeMismatch(what: "Conv weight rank ([M, C/group, kH, kW])", expected: "4", actual: "\(w.count) (\(describe(w)))")
             }
-            guard a.group >= 1, x[1] % a.group == 0, w[0] % a.group == 0, w[1] * a.group == x[1] else {
+            // group comes from the file: weight[1]·group may overflow.
+            let (channels, overflow) = w[1].multipliedReportingOverflow(by: max(a.group, 1))
+            guard a.group >= 1, !overflow, x[1] % a.group == 0, w[0] % a.group == 0, channels == x[1] else {
                 throw PointwiseError.shapeMismatch(what: "Conv channels: input C = \(x[1]), weight \(describe(w)), group \(a.group) (need C = weight[1]·group, both divisible by group)",
-                                                   expected: "C = \(w[1] * max(a.group, 1))", actual: "\(x[1])")
+                                                   expected: overflow ? "C = \(w[1])·\(a.group)" : "C = \(channels)", actual: "\(x[1])")
             }
             if let kernel = a.kernelShape, kernel != [w[2], w[3]] {
                 throw PointwiseError.shapeMismatch(what: "Conv kernel_shape against the weight's \(describe(w))",
@@ -276,6 +280,11 @@ public struct ShapeInference: GraphPass {
             let x = try shape(0), indices = try shape(1)
             let a = try normalizedAxis(axis, rank: x.count, what: "Gather axis")
             guard type(1) == .int64 else { throw PointwiseError.invalidArgument(name: "Gather indices type", value: "\(type(1))", requirement: "int64") }
+            // Known indices (constants, or run-time int64 inputs the plan is specialised on) are checked here,
+            // once: the Gather kernel reads x at them without further tests.
+            if data.count > 1, let known = data[1]?.integers, let bad = known.first(where: { $0 < -x[a] || $0 >= x[a] }) {
+                throw PointwiseError.invalidArgument(name: "Gather index", value: "\(bad)", requirement: "in \(-x[a])..<\(x[a]) (axis \(a) of \(describe(x)))")
+            }
             return [(Array(x[..<a]) + indices + Array(x[(a + 1)...]), type(0))]
 
         case .cast(let to):
@@ -403,7 +412,7 @@ public struct ShapeInference: GraphPass {
         guard pads.count == 2 * rank else {
             throw PointwiseError.invalidArgument(name: "Pad pads", value: describe(pads), requirement: "\(2 * rank) values for rank \(rank)")
         }
-        guard pads.allSatisfy({ abs($0) <= 1 << 30 }) else {
+        guard pads.allSatisfy({ $0 >= -(1 << 30) && $0 <= 1 << 30 }) else {  // (abs(Int.min) would trap)
             throw PointwiseError.invalidArgument(name: "Pad pads", value: describe(pads), requirement: "within ±2^30")
         }
         return pads

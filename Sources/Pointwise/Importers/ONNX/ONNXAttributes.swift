@@ -25,7 +25,24 @@ struct ONNXAttributes {
             problems.append("attribute \(name) has type \(attribute.type), expected \(type)")
             return nil
         }
+        if attribute.type == .undefined {
+            let filled = Self.filledTypes(attribute)
+            guard filled.isEmpty || filled.contains(type) else {
+                problems.append("attribute \(name) holds \(filled.map { "\($0)" }.sorted().joined(separator: " and ")), expected \(type)")
+                return nil
+            }
+        }
         return attribute
+    }
+
+    /// The types of the fields an attribute fills in (what an untyped attribute holds).
+    private static func filledTypes(_ a: Onnx_AttributeProto) -> [Onnx_AttributeProto.AttributeType] {
+        let fields: [(Bool, Onnx_AttributeProto.AttributeType)] = [
+            (a.hasF, .float), (a.hasI, .int), (a.hasS, .string), (a.hasT, .tensor), (a.hasG, .graph),
+            (!a.floats.isEmpty, .floats), (!a.ints.isEmpty, .ints), (!a.strings.isEmpty, .strings),
+            (!a.tensors.isEmpty, .tensors), (!a.graphs.isEmpty, .graphs),
+        ]
+        return fields.filter(\.0).map(\.1)
     }
 
     mutating func int(_ name: String) -> Int? {
@@ -46,6 +63,11 @@ struct ONNXAttributes {
             return nil
         }
         return attribute.ints.map { Int($0) }
+    }
+
+    /// An int64 attribute in its whole range (Constant's `value_int`).
+    mutating func long(_ name: String) -> Int? {
+        take(name, .int).map { Int(truncatingIfNeeded: $0.i) }
     }
 
     /// int64 lists that may hold the ±2⁶³ sentinels (Slice's ends), clamped to Int.

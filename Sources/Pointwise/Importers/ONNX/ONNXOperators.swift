@@ -131,8 +131,11 @@ extension GraphImport {
                         return
                     }
                     let start = axis < 0 ? axis + rankA : axis
-                    let shape = Array(repeating: 1, count: max(0, start)) + data.shape
-                        + Array(repeating: 1, count: max(0, rankA - start - data.shape.count))
+                    guard start >= 0, start <= rankA - data.shape.count else {
+                        a.unsupported("legacy broadcast axis \(axis): B's shape \(describe(data.shape)) does not fit in A's rank \(rankA) from there")
+                        return
+                    }
+                    let shape = Array(repeating: 1, count: start) + data.shape + Array(repeating: 1, count: rankA - start - data.shape.count)
                     switch data {
                     case .float32(let t): if let r = try? Tensor(shape: shape, scalars: t.scalars) { b = constant("\(graph[bValue].name).aligned", .float32(r)) }
                     case .int64(let t): if let r = try? Int64Tensor(shape: shape, scalars: t.scalars) { b = constant("\(graph[bValue].name).aligned", .int64(r)) }
@@ -251,13 +254,26 @@ extension GraphImport {
             emit(name, .softmax(axis: a.int("axis", default: opset < 13 ? 1 : -1), flattensTo2D: opset < 13), [input(0)], single())
 
         case "Constant":
+            // Exactly one of these holds the value (value_int is an INT, value_ints INTS).
+            let forms = ["value", "value_float", "value_floats", "value_int", "value_ints", "sparse_value", "value_string", "value_strings"]
+            let given = forms.filter { a.has($0) }
+            guard given.count == 1 else {
+                a.unsupported(given.isEmpty ? "no value" : "\(given.count) values (\(given.joined(separator: ", "))); a Constant has exactly one")
+                for form in given { a.ignore(form) }
+                return
+            }
             let data: TensorValue?
-            if a.has("value") { data = a.tensor("value") }
-            else if let f = a.float("value_float") { data = .float32(try! Tensor(shape: [], scalars: [f])) }
-            else if let f = a.floats("value_floats") { data = .float32(try! Tensor(shape: [f.count], scalars: f)) }
-            else if a.has("value_int"), let i = a.longs("value_int") { data = .int64(try! Int64Tensor(shape: [], scalars: i.map(Int64.init))) }
-            else if let i = a.longs("value_ints") { data = .int64(Int64Tensor(i)) }
-            else { a.unsupported("no value (sparse_value, value_string and value_strings are not supported)"); return }
+            switch given[0] {
+            case "value": data = a.tensor("value")
+            case "value_float": data = a.float("value_float").flatMap { try? Tensor(shape: [], scalars: [$0]) }.map { .float32($0) }
+            case "value_floats": data = a.floats("value_floats").flatMap { try? Tensor(shape: [$0.count], scalars: $0) }.map { .float32($0) }
+            case "value_int": data = a.long("value_int").flatMap { try? Int64Tensor(shape: [], scalars: [Int64($0)]) }.map { .int64($0) }
+            case "value_ints": data = a.longs("value_ints").map { .int64(Int64Tensor($0)) }
+            default:
+                a.unsupported("\(given[0]) is not supported (sparse tensors and strings)")
+                a.ignore(given[0])
+                return
+            }
             guard let data, let output = names.first, !output.isEmpty else { return }
             let id = value(output)
             graph[id].dataType = data.dataType

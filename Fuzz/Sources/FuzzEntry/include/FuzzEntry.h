@@ -1,0 +1,1 @@
+// Nothing to import: FuzzEntry only provides link-time symbols (see FuzzEntry.c).

@@ -1,0 +1,127 @@
+import Foundation
+import Testing
+@testable import Pointwise
+
+/// Inputs the fuzzers of Fuzz/ (Scripts/fuzz.sh) found crashing or mishandled, each reduced to the
+/// graph or model that showed it and now required to give the right result or a thrown error naming
+/// the value.
+@Suite("Fuzz regressions")
+struct FuzzRegressionTests {
+    typealias O = ONNXImportTests
+
+    /// FuzzGraph: Gather with indices [5, 5] on an axis of size 1 read past the end of its input
+    /// (ASan heap-buffer-overflow in StridedCopy): indices were only checked by the reference interpreter.
+    @Test("Gather with an out-of-range index is an error naming it, not an out-of-bounds read")
+    func gatherIndexOutOfRange() throws {
+        for (indices, bad) in [([5, 5], 5), ([0, -2], -2)] as [([Int64], Int)] {
+            let b = GraphBuilder(name: "gather")
+            let x = b.input("x", shape: [2, 1])
+            let i = b.constant("i", Int64Tensor(indices))
+            b.output(b.node(.gather(axis: 1), [x, i], name: "g")[0])
+            let graph = try b.build()
+            let error = try #require(throws: PointwiseError.self) { try InferenceSession(graph).run(["x": .float32(Tensor(zeros: [2, 1]))]) }
+            #expect("\(error)".contains("Gather index") && "\(error)".contains("\(bad)") && "\(error)".contains("-1..<1"), "\(error)")
+        }
+        // In range, negative included: runs and picks the right elements.
+        let b = GraphBuilder(name: "gather")
+        let x = b.input("x", shape: [2, 3])
+        b.output(b.node(.gather(axis: 1), [x, b.constant("i", Int64Tensor([2, -3]))], name: "g")[0])
+        let y = try InferenceSession(b.build()).run(["x": .float32(Tensor(shape: [2, 3], scalars: [0, 1, 2, 3, 4, 5]))]).values.first!.floatTensor!
+        #expect(y.scalars == [2, 0, 5, 3])
+    }
+
+    /// FuzzONNX: ConstantOfShape of shape [17179869186, 3] made constant folding allocate 384 GiB
+    /// (ASan out-of-memory): the fold evaluated the node before checking its output size.
+    @Test("ConstantOfShape of absurd dimensions is an error (the memory limit, or the shape), with nothing allocated")
+    func constantOfShapeHuge() throws {
+        for (shape, expected) in [([17_179_869_186, 3], "more than the limit"), ([1 << 40, 1 << 40], "\(1 << 40)")] as [([Int64], String)] {
+            let b = GraphBuilder(name: "huge")
+            let x = b.input("x", shape: [1, 3])
+            let k = b.node(.constantOfShape(.float32(try Tensor(shape: [1], scalars: [1.5]))), [b.constant("cs", Int64Tensor(shape))], name: "k")[0]
+            b.output(b.add(x, k, name: "y"))
+            let graph = try b.build()
+            let error = try #require(throws: PointwiseError.self) { try InferenceSession(graph).plan(inputShapes: [[1, 3]]) }
+            #expect("\(error)".contains(expected), "\(error)")
+        }
+    }
+
+    /// FuzzONNX: a Constant holding both `value_int` and `value_floats` (ONNX allows exactly one)
+    /// took the first it found; and `value_int` (an INT) was read as INTS, so it was always refused.
+    @Test("a Constant with two values, or none, is an error listing them")
+    func constantWithTwoValues() throws {
+        var ints = O.attribute("value_int", int: 1 << 40)
+        ints.name = "value_int"
+        var floats = Onnx_AttributeProto()
+        floats.name = "value_floats"
+        floats.type = .floats
+        floats.floats = [1, 2]
+        for (attributes, expected) in [([ints, floats], "2 values (value_floats, value_int)"), ([], "no value")] {
+            let model = O.model([O.node("Constant", [], ["c"], name: "k", attributes: attributes), O.node("Add", ["x", "c"], ["y"])],
+                                inputs: [O.valueInfo("x", [2])], outputs: ["y"])
+            let error = try #require(throws: PointwiseError.self) { try O.load(model) }
+            #expect("\(error)".contains("'k'") && "\(error)".contains(expected), "\(error)")
+        }
+        // value_int beyond Int32 is a valid int64 constant.
+        let model = O.model([O.node("Constant", [], ["c"], attributes: [ints]), O.node("Identity", ["c"], ["y"])],
+                            inputs: [O.valueInfo("x", [2])], outputs: ["y"])
+        let y = try InferenceSession(try O.load(model)).run(["x": .float32(Tensor(zeros: [2]))])["y"]
+        #expect(y?.integers == [1 << 40])
+    }
+
+    /// FuzzONNX: an opset-6 Add with broadcast=1 and an axis past A's rank built a negative
+    /// repeat count (trap in Array(repeating:count:)).
+    @Test("a legacy broadcast axis that does not fit is an error naming it")
+    func legacyBroadcastAxis() throws {
+        for axis: Int64 in [3, -5] {
+            let model = O.model([O.node("Add", ["x", "b"], ["y"], name: "add",
+                                        attributes: [O.attribute("broadcast", int: 1), O.attribute("axis", int: axis)])],
+                                inputs: [O.valueInfo("x", [1, 2, 3])], outputs: ["y"],
+                                initializers: [O.tensor("b", [2], floats: [1, 2])], opset: 6)
+            let error = try #require(throws: PointwiseError.self) { try O.load(model) }
+            #expect("\(error)".contains("'add'") && "\(error)".contains("axis \(axis)"), "\(error)")
+        }
+    }
+
+    /// FuzzGraph: a Conv with group 8791026468399546421 trapped on weight[1]·group (arithmetic overflow)
+    /// in shape inference.
+    @Test("a Conv group so large that weight[1]·group overflows is an error naming the group")
+    func convGroupOverflow() throws {
+        for group in [8_791_026_468_399_546_421, Int.max, 3] {
+            let b = GraphBuilder(name: "group")
+            let x = b.input("x", shape: [1, 2, 4, 4])
+            let y = b.node(.conv(ConvolutionAttributes(kernelShape: nil, strides: [1, 1], dilations: [1, 1], pads: [0, 0, 0, 0],
+                                                       autoPad: .notSet, group: group)),
+                           [x, b.constant("w", try Tensor(zeros: [2, 2, 1, 1]))], name: "conv")[0]
+            b.output(y)
+            let error = try #require(throws: PointwiseError.self) { try InferenceSession(b.build()).plan(inputShapes: [[1, 2, 4, 4]]) }
+            #expect("\(error)".contains("group \(group)"), "\(error)")
+        }
+    }
+
+    /// FuzzGraph: an input of shape [4, 0, 0, 4539628437307916288] has no elements, so it passed the
+    /// element-count check, and its strides overflowed (trap in Broadcasting.strides).
+    @Test("an empty input whose other dimensions are absurd is an error naming the shape")
+    func emptyShapeWithAbsurdExtent() throws {
+        let b = GraphBuilder(name: "empty")
+        let x = b.input("x", shape: [4, 0, 0, 4_539_628_437_307_916_288])
+        b.output(b.relu(x, name: "r"))
+        let error = try #require(throws: PointwiseError.self) { try InferenceSession(b.build()).plan(inputShapes: [[4, 0, 0, 4_539_628_437_307_916_288]]) }
+        #expect("\(error)".contains("4539628437307916288") && "\(error)".contains("zero dimensions counted as 1"), "\(error)")
+        // An empty tensor of sane extents is fine: an empty result.
+        let c = GraphBuilder(name: "empty")
+        c.output(c.relu(c.input("x", shape: [2, 0, 3]), name: "r"))
+        let y = try InferenceSession(c.build()).run(["x": .float32(Tensor(zeros: [2, 0, 3]))]).values.first!.floatTensor!
+        #expect(y.shape == [2, 0, 3])
+    }
+
+    /// FuzzONNX: Pad's pads holding Int64.min trapped in abs() while being range-checked.
+    @Test("Pad with pads of Int64.min is an error naming them")
+    func padMinimumInteger() throws {
+        let b = GraphBuilder(name: "pad")
+        let x = b.input("x", shape: [1, 2, 3])
+        let pads = b.constant("pads", Int64Tensor([0, 0, .min, 0, 0, 1]))
+        b.output(b.node(.pad(PadAttributes(mode: .reflect, pads: nil, value: nil)), [x, pads], name: "pad")[0])
+        let error = try #require(throws: PointwiseError.self) { try InferenceSession(b.build()).plan(inputShapes: [[1, 2, 3]]) }
+        #expect("\(error)".contains("\(Int64.min)") && "\(error)".contains("±2^30"), "\(error)")
+    }
+}

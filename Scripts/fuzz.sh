@@ -37,6 +37,16 @@ echo "built in $(( $(date +%s) - start )) s"
 
 # Per harness: the largest input worth mutating (bytes).
 harnesses=(FuzzNumpy:4096 FuzzSafeTensors:4096 FuzzONNX:16384 FuzzGraph:512)
+# FUZZ_HARNESSES="FuzzONNX FuzzGraph" runs only those. FUZZ_SEED: libFuzzer's -seed, 1 by default so
+# that a run explores the same inputs each time (CI stays reproducible; what it finds is found
+# here first); FUZZ_SEED=0 lets libFuzzer pick one (for long exploratory runs).
+if [[ -n "${FUZZ_HARNESSES:-}" ]]; then
+    selected=()
+    for entry in "${harnesses[@]}"; do [[ " $FUZZ_HARNESSES " == *" ${entry%%:*} "* ]] && selected+=("$entry"); done
+    harnesses=("${selected[@]}")
+fi
+seed=${FUZZ_SEED:-1}
+[[ "$seed" =~ ^[0-9]+$ ]] || { echo "FUZZ_SEED must be a number, got '$seed'" >&2; exit 2; }
 failed=()
 summary=()
 for entry in "${harnesses[@]}"; do
@@ -52,7 +62,7 @@ for entry in "${harnesses[@]}"; do
     # SWIFT_BACKTRACE: the Swift runtime's backtracer would catch a trap before libFuzzer (and trip
     # ASan reading the stack); libFuzzer prints the stack and saves the input itself.
     (cd "$folder" && SWIFT_BACKTRACE=enable=no ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1} "$bin/$name" corpus \
-        -max_total_time="$seconds" -max_len="$maxlen" -rss_limit_mb=2048 -timeout=30 \
+        -max_total_time="$seconds" -max_len="$maxlen" -seed="$seed" -rss_limit_mb=2048 -timeout=30 \
         -print_final_stats=1 -artifact_prefix="$folder/" >"$folder/log" 2>&1) || status=$?
     executions=$(sed -n 's/^stat::number_of_executed_units: *//p' "$folder/log" | tail -1)
     speed=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$folder/log" | tail -1)

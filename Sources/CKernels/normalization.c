@@ -19,6 +19,17 @@ static lrn_power lrn_power_of(float beta) {
     return LRN_BETA_GENERAL;
 }
 
+/// Of the shifts d < size, those that bring any input into the window of a channel in
+/// [c, c + lanes): the input c' − lo + d lies in [0, channels) for some such c'. [*begin, *end).
+/// A window wider than the row (ONNX allows any size) reads only these: the others add zeros, and
+/// a size of 2³¹ would otherwise loop 2³¹ times per vector.
+PW_INLINE void lrn_shifts(size_t c, size_t lanes, size_t lo, size_t size, size_t channels, size_t *begin, size_t *end) {
+    size_t b = lo + 1 > c + lanes ? lo + 1 - c - lanes : 0;  // c + lanes − 1 − lo + d ≥ 0
+    size_t e = channels - c + lo;                             // c − lo + d < channels (c < channels)
+    *begin = b;
+    *end = e < size ? e : size;
+}
+
 // MARK: Portable: chunks of channels, the sums built shift by shift, the channel loop innermost.
 
 #define LRN_CHUNK 128
@@ -34,7 +45,9 @@ static void lrn_portable(LRN_PARAMETERS) {
             size_t c1 = pw_min(c0 + LRN_CHUNK, channels);
             float t[LRN_CHUNK];
             for (size_t c = c0; c < c1; c++) t[c - c0] = 0.0f;
-            for (size_t d = 0; d < size; d++) {
+            size_t d0, d1;
+            lrn_shifts(c0, c1 - c0, lo, size, channels, &d0, &d1);
+            for (size_t d = d0; d < d1; d++) {
                 // Channels c whose input c + d − lo lies in [0, channels).
                 size_t first = lo > d ? lo - d : 0;
                 size_t cs = first > c0 ? first : c0;
@@ -123,7 +136,9 @@ PW_AVX2 static void lrn_avx2(LRN_PARAMETERS) {
                 }
             } else {  // near the row's ends: masked loads of the lanes inside the row
                 sum = _mm256_setzero_ps();
-                for (size_t d = 0; d < size; d++) {
+                size_t d0, d1;
+                lrn_shifts(c, 8, lo, size, channels, &d0, &d1);
+                for (size_t d = d0; d < d1; d++) {
                     ptrdiff_t o = (ptrdiff_t)c - (ptrdiff_t)lo + (ptrdiff_t)d;
                     size_t first, end;
                     lrn_lanes(o, channels, 8, &first, &end);
@@ -177,7 +192,9 @@ PW_AVX512 static void lrn_avx512(LRN_PARAMETERS) {
                 }
             } else {  // near the row's ends: masked loads of the lanes inside the row
                 sum = _mm512_setzero_ps();
-                for (size_t d = 0; d < size; d++) {
+                size_t d0, d1;
+                lrn_shifts(c, 16, lo, size, channels, &d0, &d1);
+                for (size_t d = d0; d < d1; d++) {
                     ptrdiff_t o = (ptrdiff_t)c - (ptrdiff_t)lo + (ptrdiff_t)d;
                     size_t first, end;
                     lrn_lanes(o, channels, 16, &first, &end);

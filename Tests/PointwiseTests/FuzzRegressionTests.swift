@@ -124,4 +124,34 @@ struct FuzzRegressionTests {
         let error = try #require(throws: PointwiseError.self) { try InferenceSession(b.build()).plan(inputShapes: [[1, 2, 3]]) }
         #expect("\(error)".contains("\(Int64.min)") && "\(error)".contains("±2^30"), "\(error)")
     }
+
+    /// FuzzONNX: a Clip with no inputs at all trapped in constant folding (which keeps input 0 of
+    /// the Clip it rewrites).
+    @Test("a node without its first input is an error naming it")
+    func nodeWithoutInputs() throws {
+        for (op, inputs) in [("Clip", [String]()), ("Relu", [""]), ("Squeeze", [])] {
+            let model = O.model([O.node(op, inputs, ["y"], name: "n")], inputs: [O.valueInfo("x", [2])], outputs: ["y"])
+            let error = try #require(throws: PointwiseError.self) { try InferenceSession(try O.load(model)) }
+            #expect("\(error)".contains("'n'") && "\(error)".contains("no first input"), "\(error)")
+        }
+    }
+
+    /// FuzzGraph: LRN with size 2147483647 looped over every shift of its window (2³¹ per vector),
+    /// a hang; the window is now cut to the shifts that reach the row. Equal to the reference for
+    /// windows wider than the row, on every ISA (channels around the vector widths).
+    @Test("LRN with a window far wider than the channels: quick, and equal to the reference on every ISA")
+    func lrnHugeWindow() throws {
+        for isa in KernelISATests.supported {
+            for (channels, size) in [(3, 2_147_483_647), (21, 2_147_483_646), (17, 40), (9, 7)] {
+                let b = GraphBuilder(name: "lrn")
+                let x = b.input("x", shape: [2, .fixed(channels), 3, 2])
+                b.output(b.node(.lrn(LRNAttributes(size: size, alpha: 0.5, beta: 0.75, bias: 1)), [x], name: "lrn")[0])
+                let graph = try b.build()
+                let inputs = try randomInputs(graph, shapes: ["x": [2, channels, 3, 2]])
+                let error = try KernelISA.with(isa) { try engineError(graph, inputs) }
+                // Basis: the sum of ≤ C squares in Float32 and one pow: a few ulps.
+                #expect(error <= 1e-5, "\(isa) C = \(channels), size \(size): \(error)")
+            }
+        }
+    }
 }

@@ -129,6 +129,13 @@ public struct Graph: Sendable, Equatable {
             }
         }
         for node in nodes {
+            // Every operator but Constant reads a first input (passes and kernels take it as given).
+            if case .constant = node.op {} else if node.input(0) == nil {
+                throw PointwiseError.invalidGraph("node '\(node.name)' (\(node.op.typeName)) has no first input; it needs one")
+            }
+            guard !node.outputs.isEmpty else {
+                throw PointwiseError.invalidGraph("node '\(node.name)' (\(node.op.typeName)) has no output")
+            }
             for input in node.presentInputs {
                 guard input.index >= 0 && input.index < values.count else {
                     throw PointwiseError.invalidGraph("node '\(node.name)' reads value \(input), which does not exist")

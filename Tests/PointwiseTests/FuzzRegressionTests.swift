@@ -154,4 +154,20 @@ struct FuzzRegressionTests {
             }
         }
     }
+
+    /// FuzzGraph: MatMul of [1, 0, 4, 4] by itself (zero batches) wrote one 4×4 block into the
+    /// empty output's 1-float buffer (heap corruption, found by ASan when it was freed).
+    @Test("operators with empty outputs write nothing: zero batches, zero rows, zero channels")
+    func emptyOutputs() throws {
+        for shape in [[1, 0, 4, 4], [0, 3, 4, 4], [2, 3, 0, 0]] {
+            let b = GraphBuilder(name: "empty")
+            let x = b.input("x", shape: shape.map { .fixed($0) })
+            let m = b.node(.matMul, [x, x], name: "mm")[0]
+            let c = try b.conv(b.relu(x, name: "r"), weight: weights([5, 3, 1, 1], seed: 1), name: "conv")
+            b.output(m)
+            if shape[1] == 3 && shape[2] > 0 { b.output(c) }  // (a 0-high map is an error for Conv, as in PyTorch)
+            let outputs = try InferenceSession(b.build()).run(["x": .float32(Tensor(zeros: shape))])
+            for (name, value) in outputs { #expect(value.count == 0, "\(name): \(value.shape)") }
+        }
+    }
 }

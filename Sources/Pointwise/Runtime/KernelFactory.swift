@@ -33,6 +33,9 @@ struct KernelFactory {
         for output in node.outputs where graph[output].dataType == .int64 {
             throw unsupported(node, "its int64 output '\(graph[output].name)' depends on run-time float data")
         }
+        // Outputs with no elements: nothing to compute, nothing to write (kernels assume at least one
+        // row: a MatMul of zero batches would still write one M×N block).
+        if node.outputs.allSatisfy({ (graph[$0].shape ?? [1]).contains(0) }) { return nil }
         let y = operand(node.output)
         func x(_ slot: Int) throws -> Operand {
             guard let value = node.input(slot) else { throw unsupported(node, "input \(slot) is missing") }

@@ -37,6 +37,21 @@ struct Run: ParsableCommand {
     @Flag(help: "With --repetitions: print each step's mean time, the slowest first.")
     var profile = false
 
+    @Option(help: "3x3 stride-1 convolutions: heuristic (Winograd F(4x4,3x3) where it wins, the default), im2col, winograd2, winograd4 or winograd6 (wherever it applies).")
+    var convolutionAlgorithm: String = "heuristic"
+
+    /// The parsed --convolution-algorithm.
+    var algorithm: ConvolutionAlgorithm? {
+        switch convolutionAlgorithm {
+        case "heuristic": return .heuristic
+        case "im2col": return .im2col
+        case "winograd2": return .winograd(tile: 2)
+        case "winograd4": return .winograd(tile: 4)
+        case "winograd6": return .winograd(tile: 6)
+        default: return nil
+        }
+    }
+
     @Option(help: "Run the model from this many threads at once, each doing --repetitions runs (default 10); print the throughput and fail if any result differs bit for bit from the serial one.")
     var concurrent: Int?
 
@@ -44,6 +59,9 @@ struct Run: ParsableCommand {
         if let threads, !(1...64).contains(threads) { throw ValidationError("--threads must be in 1...64, got \(threads)") }
         if let repetitions, !(1...1_000_000).contains(repetitions) { throw ValidationError("--repetitions must be in 1...1000000, got \(repetitions)") }
         if let concurrent, !(1...256).contains(concurrent) { throw ValidationError("--concurrent must be in 1...256, got \(concurrent)") }
+        guard algorithm != nil else {
+            throw ValidationError("--convolution-algorithm must be heuristic, im2col, winograd2, winograd4 or winograd6, got '\(convolutionAlgorithm)'")
+        }
         guard !input.isEmpty else { throw ValidationError("--input is required") }
         if Network.Architecture(rawValue: model) != nil {
             guard weights != nil else { throw ValidationError("--weights is required for the built-in network \(model)") }
@@ -58,14 +76,15 @@ struct Run: ParsableCommand {
 
     func run() throws {
         if let threads { try BLASRuntime.shared.setThreadCount(threads) }
+        let options = CompileOptions(convolutionAlgorithm: algorithm ?? .heuristic)
         let session: InferenceSession
         let name: String
         if let architecture = Network.Architecture(rawValue: model) {
             let network = try Network.load(architecture, weights: weights!, transformInput: transformInput)
-            session = try network.session(inputRank: 4)
+            session = try InferenceSession(network.graph(inputRank: 4), options: options)
             name = network.name
         } else {
-            session = try InferenceSession(ONNXImporter.load(model))
+            session = try InferenceSession(ONNXImporter.load(model), options: options)
             name = model
         }
         // Inputs by name, or in the model's order; a built-in network's NCHW image becomes NHWC.

@@ -110,5 +110,7 @@ struct CommandLineTests {
     func badOptions() throws {
         let output = try runPointwise(["demo", "--repetitions", "0"])
         #expect(output.contains("--repetitions must be ≥ 1, got 0"), "\(output)")
+        let algorithm = try runPointwise(["run", "model.onnx", "--input", "x.npy", "--convolution-algorithm", "winograd3"])
+        #expect(algorithm.contains("--convolution-algorithm must be heuristic, im2col, winograd2, winograd4 or winograd6, got 'winograd3'"), "\(algorithm)")
     }
 }

@@ -99,6 +99,8 @@ public final class InferenceSession: Sendable {
     }
 
     func run(_ plan: ExecutionPlan, _ x: Tensor, into y: inout Tensor) throws {
+        try x.checkElementCount("input of '\(graph.name)'")
+        try y.checkElementCount("output tensor of '\(graph.name)'")
         let output = plan.outputs[0]
         let expected = Self.physical(output.shape, output.layout)
         guard y.shape == expected else {
@@ -143,6 +145,7 @@ public final class InferenceSession: Sendable {
             }
             switch value {
             case .float32(let tensor):
+                try tensor.checkElementCount("input '\(name)'")
                 if input.layout == .nhwc && tensor.rank != 4 {
                     throw PointwiseError.shapeMismatch(what: "rank of input '\(name)' (NHWC)", expected: "4", actual: "\(tensor.rank)")
                 }

@@ -92,6 +92,16 @@ public struct Tensor: Sendable, Equatable {
 }
 
 extension Tensor {
+    /// Throws unless `scalars` holds exactly the elements of `shape`: `scalars` is settable, so a
+    /// caller can break that, and the engine hands its base address to kernels that trust the shape.
+    func checkElementCount(_ role: @autoclosure () -> String) throws {  // (autoclosure: no string built per forward)
+        let expected = shape.reduce(1, *)  // cannot overflow: `shape` was checked when the tensor was made
+        guard scalars.count == expected else {
+            throw PointwiseError.shapeMismatch(what: "\(role()): element count of a tensor of shape \(describe(shape))",
+                                               expected: "\(expected)", actual: "\(scalars.count)")
+        }
+    }
+
     /// Batch, height, width and channels of a rank-4 NHWC tensor; throws naming `role` otherwise.
     func nhwcDimensions(_ role: String) throws -> (n: Int, h: Int, w: Int, c: Int) {
         guard shape.count == 4 else {

@@ -30,7 +30,12 @@ public struct ShapeInference: GraphPass {
             do {
                 outputs = try Self.infer(node.op, shapes: shapes, types: types, data: data)
                 // Every shape the plan will use is a valid one: counts and strides cannot overflow.
-                for output in outputs { _ = try Tensor.elementCount(of: output.shape) }
+                // And at most 2³¹ − 1 elements: OpenBLAS takes 32-bit sizes, and every GEMM dimension and
+                // leading dimension is at most the element count of a value it reads or writes.
+                for output in outputs where try Tensor.elementCount(of: output.shape) > Int(Int32.max) {
+                    throw PointwiseError.invalidArgument(name: "shape \(describe(output.shape))", value: "more than 2^31 − 1 elements",
+                                                         requirement: "at most 2^31 − 1 elements per tensor (OpenBLAS's 32-bit sizes)")
+                }
             } catch let error as PointwiseError {
                 throw PointwiseError.invalidGraph("node '\(node.name)' (\(node.op.typeName)): \(error)")
             }

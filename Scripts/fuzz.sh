@@ -5,6 +5,10 @@
 # corpus (Fuzz/Corpus/<Harness>/, left unmodified).
 #
 #     Scripts/fuzz.sh [SECONDS]
+#     Scripts/fuzz.sh ci            what Scripts/test.sh runs: a fixed number of executions per
+#                                   harness (about a minute each here), seed 1, so every machine
+#                                   explores exactly the same inputs (the engine runs on one thread
+#                                   in the harnesses): a crash in CI is a crash here too
 #
 # Prints each harness's executions, coverage and corpus; exits nonzero if any harness crashed
 # (a trap, an ASan report, a leak, a single input over 2 GB of memory or 30 s), leaving the
@@ -14,7 +18,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-60}
-[[ "$seconds" =~ ^[0-9]+$ ]] || { echo "usage: Scripts/fuzz.sh [SECONDS]" >&2; exit 2; }
+ci=0
+if [[ "$seconds" == ci ]]; then ci=1; seconds=600; fi  # (600 s: only a cap, the runs end first)
+[[ "$seconds" =~ ^[0-9]+$ ]] || { echo "usage: Scripts/fuzz.sh [SECONDS|ci]" >&2; exit 2; }
 Scripts/install-deps.sh
 
 # Release with debug info: several times the executions per second of a debug build, with the
@@ -37,6 +43,8 @@ echo "built in $(( $(date +%s) - start )) s"
 
 # Per harness: the largest input worth mutating (bytes).
 harnesses=(FuzzNumpy:4096 FuzzSafeTensors:4096 FuzzONNX:16384 FuzzGraph:512)
+# Executions per harness in ci mode (about 60 s each at this machine's speed).
+declare -A ci_runs=([FuzzNumpy]=1500000 [FuzzSafeTensors]=1500000 [FuzzONNX]=600000 [FuzzGraph]=200000)
 # FUZZ_HARNESSES="FuzzONNX FuzzGraph" runs only those. FUZZ_SEED: libFuzzer's -seed, 1 by default so
 # that a run explores the same inputs each time (CI stays reproducible; what it finds is found
 # here first); FUZZ_SEED=0 lets libFuzzer pick one (for long exploratory runs).
@@ -55,14 +63,18 @@ for entry in "${harnesses[@]}"; do
     folder="$work/$name"
     mkdir -p "$folder/corpus"
     cp Fuzz/Corpus/"$name"/* "$folder/corpus/"
-    echo "== $name: ${seconds} s, -max_len=$maxlen =="
+    limit=(-max_total_time="$seconds")
+    (( ci )) && limit+=(-runs="${ci_runs[$name]}")
+    echo "== $name: ${limit[*]}, -max_len=$maxlen, -seed=$seed =="
     status=0
     # -timeout: one input running 30 s is a hang worth reporting; -rss_limit_mb also caps any
     # single allocation (malloc_limit_mb defaults to it). Leaks are detected (ASan's LeakSanitizer).
+    # SWIFT_DETERMINISTIC_HASHING: Set and Dictionary orders (per-process random seeds otherwise)
+    # would vary the paths taken, and with them what the fuzzer explores.
     # SWIFT_BACKTRACE: the Swift runtime's backtracer would catch a trap before libFuzzer (and trip
     # ASan reading the stack); libFuzzer prints the stack and saves the input itself.
-    (cd "$folder" && SWIFT_BACKTRACE=enable=no ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1} "$bin/$name" corpus \
-        -max_total_time="$seconds" -max_len="$maxlen" -seed="$seed" -rss_limit_mb=2048 -timeout=30 \
+    (cd "$folder" && SWIFT_DETERMINISTIC_HASHING=1 SWIFT_BACKTRACE=enable=no ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1} "$bin/$name" corpus \
+        "${limit[@]}" -max_len="$maxlen" -seed="$seed" -rss_limit_mb=2048 -timeout=30 \
         -print_final_stats=1 -artifact_prefix="$folder/" >"$folder/log" 2>&1) || status=$?
     executions=$(sed -n 's/^stat::number_of_executed_units: *//p' "$folder/log" | tail -1)
     speed=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$folder/log" | tail -1)
@@ -82,7 +94,7 @@ for entry in "${harnesses[@]}"; do
     summary+=("$line")
 done
 
-echo "== fuzzing summary (${seconds} s per harness) =="
+echo "== fuzzing summary ($( (( ci )) && echo "ci: fixed runs" || echo "${seconds} s") per harness) =="
 printf '%s\n' "${summary[@]}"
 if (( ${#failed[@]} > 0 )); then
     echo "crashes in: ${failed[*]} (inputs and logs kept in $work)" >&2

@@ -201,4 +201,60 @@ struct FuzzRegressionTests {
         }
         #expect("\(error)".contains("2^31 − 1"), "\(error)")
     }
+
+    /// FuzzGraph: BatchNormalization on a [1, 1, 2, 4] input, which stays in NCHW (one channel: the
+    /// same bytes as NHWC), took the batch stride (8) as the distance between rows of one channel and
+    /// read 7 rows past the end. Against the reference for C = 1 and for [N, C, 1, 1], constant and
+    /// run-time parameters, batch 2.
+    @Test("BatchNormalization on single-channel and 1x1 maps, batch 2, constant and run-time statistics")
+    func batchNormSingleChannel() throws {
+        for shape in [[1, 1, 2, 4], [2, 1, 3, 5], [2, 6, 1, 1]] {
+            for runtime in [false, true] {
+                let b = GraphBuilder(name: "bn")
+                let x = b.input("x", shape: shape.map { .fixed($0) })
+                let c = shape[1]
+                let stats = try [("g", 0.5...1.5), ("b", -0.1...0.1), ("m", -0.1...0.1), ("v", 0.5...1.5)].enumerated().map { k, p in
+                    try Tensor(randomUniform: [c], in: Float(p.1.lowerBound)...Float(p.1.upperBound), seed: UInt64(k + 1))
+                }
+                let inputs: [ValueID] = runtime ? ["g", "b", "m", "v"].map { b.input($0, shape: [.fixed(c)]) }
+                                                : zip(["g", "b", "m", "v"], stats).map { b.constant($0, $1) }
+                b.output(b.node(.batchNormalization(epsilon: 1e-5, activation: .identity), [x] + inputs, name: "bn")[0])
+                let graph = try b.build()
+                var shapes = ["x": shape]
+                if runtime { for name in ["g", "b", "m", "v"] { shapes[name] = [c] } }
+                var values = try randomInputs(graph, shapes: shapes)
+                if runtime { for (name, t) in zip(["g", "b", "m", "v"], stats) { values[name] = .float32(t) } }
+                let error = try engineError(graph, values)
+                #expect(error <= 1e-5, "\(shape) run-time \(runtime): \(error)")
+            }
+        }
+    }
+
+    /// FuzzGraph: a MatMul of an empty constant [506820952064, 0, 0] by itself was folded by the
+    /// reference interpreter, which looped over its 5·10¹¹ (empty) batches: a hang.
+    @Test("an empty constant with a huge batch is not folded, and its empty product runs nothing")
+    func emptyHugeBatchNotFolded() throws {
+        let b = GraphBuilder(name: "empty")
+        let x = b.input("x", shape: [2, 3])
+        let n1 = b.constant("n1", try Tensor(shape: [506_820_952_064, 0, 0], scalars: []))
+        let n2 = b.node(.matMul, [n1, n1], name: "mm")[0]
+        b.output(n2)
+        b.output(b.relu(x, name: "r"))
+        let outputs = try InferenceSession(b.build()).run(["x": .float32(Tensor(zeros: [2, 3]))])
+        #expect(outputs.values.map(\.count).sorted() == [0, 6])
+    }
+
+    /// FuzzGraph: BatchNorm folded into a convolution with no output channels divided by zero.
+    @Test("a convolution with zero output channels followed by BatchNorm gives an empty output")
+    func zeroChannelConvolutionWithBatchNorm() throws {
+        let b = GraphBuilder(name: "zero")
+        let x = b.input("x", shape: [2, 4, 3, 3])
+        let c = b.node(.conv(ConvolutionAttributes(kernelShape: [1, 1])), [x, b.constant("w", try Tensor(zeros: [0, 4, 1, 1]))], name: "conv")[0]
+        let empty = try Tensor(zeros: [0])
+        let n = b.node(.batchNormalization(epsilon: 1e-5, activation: .relu),
+                       [c] + ["g", "b", "m", "v"].map { b.constant($0, empty) }, name: "bn")[0]
+        b.output(n)
+        let y = try InferenceSession(b.build()).run(["x": .float32(Tensor(zeros: [2, 4, 3, 3]))]).values.first!
+        #expect(y.shape == [2, 0, 3, 3])
+    }
 }

@@ -33,6 +33,11 @@ public enum FuzzLimits {
     public static let symbolExtents = [2, 1, 3]
 }
 
+/// The engine on one thread: with a fixed seed and a fixed number of runs, libFuzzer then explores
+/// exactly the same inputs on every machine (pool threads would add coverage in a varying order).
+/// Concurrency is the ThreadSanitizer run's job (Scripts/sanitizers.sh).
+let singleThreaded: Void = { try? BLASRuntime.shared.setThreadCount(1) }()
+
 /// Compiles `graph` (`InferenceSession`) and runs it once on zeros of its inputs' declared shapes
 /// (symbolic dimensions bound to small numbers; int64 inputs, which are plan-time values, are
 /// zeros too). Errors are swallowed: only traps, crashes and leaks interest the fuzzer.
@@ -45,6 +50,7 @@ public func compileAndRun(_ graph: Graph) -> Bool {
         note("  initializers \(graph.initializers.map { "\(graph[$0.key].name): \($0.value)" }.sorted())")
         note("  outputs \(graph.outputs.map { "\(graph[$0.value].name) \($0.layout)" })")
     }
+    _ = singleThreaded
     do {
         let session = try InferenceSession(graph, options: FuzzLimits.options)
         var symbols: [String: Int] = [:]

@@ -177,6 +177,20 @@ final class ChannelAffineKernel: Kernel, ParallelWork {
 
     var workspaceBytes: Int { runtimeParameters == nil ? 0 : 2 * channels * MemoryLayout<Float>.stride }
 
+    /// Whether the input is an NCHW map with H·W > 1 left in natural layout, which LayoutAssignment
+    /// does only when C = 1: then every element is a row of one channel (dense, checked by KernelFactory).
+    static func isSingleChannelMap(_ input: Operand) -> Bool {
+        input.layout != .nhwc && input.shape.count == 4 && input.shape[2] * input.shape[3] > 1
+    }
+
+    /// Distance between rows of `channels` values: NHWC pixels; [N, C] rows (or [N, C, 1, 1]); or 1
+    /// for a single-channel NCHW map.
+    var rowStrides: (Int, Int) {
+        if input.layout == .nhwc { return (input.pixelStride, output.pixelStride) }
+        if Self.isSingleChannelMap(input) { return (1, 1) }
+        return (input.strides[0], output.strides[0])
+    }
+
     private struct Job {
         let x: UnsafePointer<Float>
         let y: UnsafeMutablePointer<Float>
@@ -209,7 +223,7 @@ final class ChannelAffineKernel: Kernel, ParallelWork {
         let job = context.assumingMemoryBound(to: Job.self).pointee
         let band = ThreadPool.range(part, of: parts, count: rows)
         guard !band.isEmpty else { return }
-        let (ldx, ldy) = input.layout == .nhwc ? (input.pixelStride, output.pixelStride) : (input.strides[0], output.strides[0])
+        let (ldx, ldy) = rowStrides
         pw_channel_affine(job.isa.kernelValue, band.count, channels, job.x + band.lowerBound * ldx, ldx,
                           job.scale, job.shift, job.y + band.lowerBound * ldy, ldy, activation.kernelValue)
     }

@@ -81,6 +81,13 @@ struct KernelFactory {
             guard y.shape.count == 4 || y.shape.count == 2 else {
                 throw unsupported(node, "BatchNormalization of a rank-\(y.shape.count) tensor (supported: [N, C, H, W] and [N, C])")
             }
+            // An NCHW map left in natural layout (C = 1, see LayoutAssignment) runs as rows of one channel.
+            let bnInput = try x(0)
+            if ChannelAffineKernel.isSingleChannelMap(bnInput) {
+                guard bnInput.shape[1] == 1, bnInput.isDenseNatural, y.isDenseNatural else {
+                    throw unsupported(node, "BatchNormalization of a strided NCHW view \(describe(bnInput.shape))")
+                }
+            }
             let parameters = (1...4).map { constant(node.input($0)) }
             guard parameters.allSatisfy({ $0 != nil }) else {
                 // Given at run time: scale and shift are computed on each run.

@@ -48,7 +48,7 @@ public struct BatchNormParameters: Sendable {
                                                expected: "\(outChannels)", actual: "\(channels)")
         }
         let (scale, shift) = scaleAndShift
-        let perChannel = weight.count / outChannels
+        let perChannel = outChannels == 0 ? 0 : weight.count / outChannels  // (a convolution may have no outputs)
         var folded = weight
         for o in 0..<outChannels {
             for i in 0..<perChannel { folded.scalars[o * perChannel + i] = Float(Double(weight.scalars[o * perChannel + i]) * scale[o]) }

@@ -20,6 +20,18 @@ public struct ConstantFolding: GraphPass {
         }
     }
 
+    /// The product of `shape`'s extents with zeros counted as 1 (nil on overflow): what the reference
+    /// interpreter's loops visit, an empty [5·10¹¹, 0, 0] MatMul included.
+    static func extentProduct(_ shape: [Int]) -> Int? {
+        var product = 1
+        for extent in shape {
+            let (p, overflow) = product.multipliedReportingOverflow(by: max(extent, 1))
+            if overflow { return nil }
+            product = p
+        }
+        return product
+    }
+
     public func run(on graph: inout Graph) throws {
         var kept: [Node] = []
         kept.reserveCapacity(graph.nodes.count)
@@ -38,7 +50,7 @@ public struct ConstantFolding: GraphPass {
             // The output size before anything is computed: a ConstantOfShape or Expand of absurd
             // dimensions must not allocate (an invalid node is left for ShapeInference to report).
             guard let inferred = try? ShapeInference.infer(node.op, shapes: shapes, types: inputs.map { $0?.dataType }, data: inputs),
-                  inferred.allSatisfy({ (try? Tensor.elementCount(of: $0.shape)).map { $0 <= Self.elementLimit } ?? false }) else {
+                  inferred.allSatisfy({ Self.extentProduct($0.shape).map { $0 <= Self.elementLimit } ?? false }) else {
                 kept.append(node)
                 continue
             }

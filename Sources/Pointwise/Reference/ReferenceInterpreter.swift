@@ -202,9 +202,7 @@ public enum ReferenceInterpreter {
             }
             let a = try ShapeInference.normalizedAxis(axis, rank: x.shape.count, what: "Gather axis")
             let size = x.shape[a]
-            for index in indices where index < -size || index >= size {
-                throw PointwiseError.invalidArgument(name: "Gather index", value: "\(index)", requirement: "in \(-size)..<\(size)")
-            }
+            // (indices in range: checked by ShapeInference.infer above)
             let inner = x.shape[(a + 1)...].reduce(1, *)
             let indexCount = indices.count
             return [try gathered(x, outputShape) { index in

@@ -41,8 +41,7 @@ public struct ConstantFolding: GraphPass {
             let allConstant = node.presentInputs.allSatisfy { graph.initializers[$0] != nil }
             var isShapeOfKnown = false
             if case .shape = node.op, let input = node.input(0), graph[input].shape != nil { isShapeOfKnown = true }
-            let outputCount = node.outputs.compactMap { graph[$0].shape?.reduce(1, *) }.max() ?? 0
-            guard (allConstant || isShapeOfKnown), outputCount <= Self.elementLimit, !graph.isInput(node.output) else {
+            guard (allConstant || isShapeOfKnown), !graph.isInput(node.output) else {
                 kept.append(node)
                 continue
             }
@@ -59,10 +58,6 @@ public struct ConstantFolding: GraphPass {
                 results = try ReferenceInterpreter.evaluate(node, inputs: inputs, shapes: shapes)
             } catch let error as PointwiseError {
                 throw PointwiseError.invalidGraph("node '\(node.name)' (\(node.op.typeName)) on constant inputs: \(error)")
-            }
-            if results.contains(where: { $0.count > Self.elementLimit }) {
-                kept.append(node)
-                continue
             }
             for (output, result) in zip(node.outputs, results) {
                 graph.initializers[output] = result

@@ -35,6 +35,52 @@
         } \
     }
 
+// The output columns [*lo, *hi) whose every kernel column lies inside the input: there the taps
+// need no range checks, and runs of 4 pixels share each tap's weight load (4 independent FMA
+// chains per channel vector instead of one).
+PW_INLINE void depthwise_interior(size_t out_w, size_t width, size_t stride_w, size_t pad_left, size_t dw,
+                                  size_t kernel_w, size_t *lo, size_t *hi) {
+    size_t s = stride_w ? stride_w : 1, span = (kernel_w ? kernel_w - 1 : 0) * dw;
+    size_t l = (pad_left + s - 1) / s, h = width + pad_left < span + 1 ? 0 : (width - 1 + pad_left - span) / s + 1;
+    if (h > out_w) h = out_w;
+    if (l > h) l = h;
+    *lo = l;
+    *hi = h;
+}
+
+// Rows [row_begin, row_end): border pixels one at a time (BORDER, with the per-pixel variables of
+// DEPTHWISE_PIXEL_LOOP), interior pixels four at a time (RUN4, with `ow` the first of the four and
+// `iw0` its window origin) and the interior's last < 4 pixels one at a time.
+#define DEPTHWISE_BANDED_LOOP(BORDER, RUN4) \
+    (void)batch; \
+    size_t dh = dilation_h ? dilation_h : 1, dw = dilation_w ? dilation_w : 1; \
+    size_t ow_lo, ow_hi; \
+    depthwise_interior(out_w, width, stride_w, pad_left, dw, kernel_w, &ow_lo, &ow_hi); \
+    for (size_t r = row_begin; r < row_end; r++) { \
+        size_t n = r / out_h, oh = r % out_h; \
+        size_t kh0, kh1; \
+        pw_tap_range(oh, stride_h, pad_top, dh, kernel_h, height, &kh0, &kh1); \
+        ptrdiff_t ih0 = (ptrdiff_t)(oh * stride_h) - (ptrdiff_t)pad_top; \
+        const float *origin = x + n * height * width * channels; \
+        size_t ow = 0; \
+        for (;;) { \
+            if (ow == ow_lo) { \
+                for (; ow + 4 <= ow_hi; ow += 4) { \
+                    ptrdiff_t iw0 = (ptrdiff_t)(ow * stride_w) - (ptrdiff_t)pad_left; \
+                    float *out = y + (r * out_w + ow) * ldy; \
+                    RUN4 \
+                } \
+            } \
+            if (ow >= out_w) break; \
+            size_t kw0, kw1; \
+            pw_tap_range(ow, stride_w, pad_left, dw, kernel_w, width, &kw0, &kw1); \
+            ptrdiff_t iw0 = (ptrdiff_t)(ow * stride_w) - (ptrdiff_t)pad_left; \
+            float *out = y + (r * out_w + ow) * ldy; \
+            BORDER \
+            ow++; \
+        } \
+    }
+
 // The input pixel row of kernel row kh (inside the input) and the pixel of kernel column kw.
 #define DEPTHWISE_ROW(kh) (origin + (size_t)(ih0 + (ptrdiff_t)((kh) * dh)) * width * channels)
 #define DEPTHWISE_COLUMN(kw) ((size_t)(iw0 + (ptrdiff_t)((kw) * dw)) * channels)
@@ -117,15 +163,61 @@ PW_AVX2 PW_INLINE void depthwise_block8(size_t nv, int masked, __m256i k, const 
     depthwise_block8(NV, MASKED, K, origin, w, bias, out, c, channels, width, kernel_w, kh0, kh1, kw0, kw1, \
                      ih0, iw0, dh, dw, accumulate, a)
 
+// Four interior pixels (stride_w·channels apart in the input, ldy apart in the output), nv ≤ 2
+// vectors of 8 channels each: 4·nv independent FMA chains, each tap's weights loaded once.
+PW_AVX2 PW_INLINE void depthwise_run4x8(size_t nv, int masked, __m256i k, const float *origin, const float *w,
+                                        const float *bias, float *out, size_t ldy, size_t c, size_t channels,
+                                        size_t width, size_t kernel_w, size_t kh0, size_t kh1, ptrdiff_t ih0,
+                                        ptrdiff_t iw0, size_t step, size_t dh, size_t dw, int accumulate, pw_activation a) {
+#define LOAD8(p) (masked ? _mm256_maskload_ps((p), k) : _mm256_loadu_ps(p))
+    __m256 sum[4][2];
+    for (size_t j = 0; j < nv; j++) {
+        __m256 b = bias ? LOAD8(bias + c + 8 * j) : _mm256_setzero_ps();
+        for (size_t p = 0; p < 4; p++)
+            sum[p][j] = accumulate ? _mm256_add_ps(b, LOAD8(out + p * ldy + c + 8 * j)) : b;
+    }
+    for (size_t kh = kh0; kh < kh1; kh++) {
+        const float *row = DEPTHWISE_ROW(kh) + (size_t)iw0 * channels + c;
+        const float *taps = w + kh * kernel_w * channels + c;
+        for (size_t kw = 0; kw < kernel_w; kw++) {
+            const float *pixel = row + kw * dw * channels, *tap = taps + kw * channels;
+            for (size_t j = 0; j < nv; j++) {
+                __m256 t = LOAD8(tap + 8 * j);
+                for (size_t p = 0; p < 4; p++)
+                    sum[p][j] = _mm256_fmadd_ps(LOAD8(pixel + p * step + 8 * j), t, sum[p][j]);
+            }
+        }
+    }
+    __m256 va = _mm256_set1_ps(a.alpha), vb = _mm256_set1_ps(a.beta);
+    for (size_t p = 0; p < 4; p++)
+        for (size_t j = 0; j < nv; j++) {
+            __m256 v = pw_act8(sum[p][j], a.kind, va, vb);
+            if (masked) _mm256_maskstore_ps(out + p * ldy + c + 8 * j, k, v);
+            else _mm256_storeu_ps(out + p * ldy + c + 8 * j, v);
+        }
+#undef LOAD8
+}
+
+#define DEPTHWISE_RUN4X8(NV, MASKED, K) \
+    depthwise_run4x8(NV, MASKED, K, origin, w, bias, out, ldy, c, channels, width, kernel_w, kh0, kh1, ih0, iw0, \
+                     stride_w * channels, dh, dw, accumulate, a)
+
 PW_AVX2 static void depthwise_avx2(DEPTHWISE_PARAMETERS) {
     __m256i all = _mm256_set1_epi32(-1), tail = pw_mask8(channels % 8);
-    DEPTHWISE_PIXEL_LOOP(
-        size_t c = 0;
-        for (; c + 64 <= channels; c += 64) DEPTHWISE_BLOCK8(8, 0, all);
-        if (c + 32 <= channels) { DEPTHWISE_BLOCK8(4, 0, all); c += 32; }
-        for (; c + 8 <= channels; c += 8) DEPTHWISE_BLOCK8(1, 0, all);
-        if (c < channels) DEPTHWISE_BLOCK8(1, 1, tail);
-    )
+    DEPTHWISE_BANDED_LOOP(
+        {
+            size_t c = 0;
+            for (; c + 64 <= channels; c += 64) DEPTHWISE_BLOCK8(8, 0, all);
+            if (c + 32 <= channels) { DEPTHWISE_BLOCK8(4, 0, all); c += 32; }
+            for (; c + 8 <= channels; c += 8) DEPTHWISE_BLOCK8(1, 0, all);
+            if (c < channels) DEPTHWISE_BLOCK8(1, 1, tail);
+        },
+        {
+            size_t c = 0;
+            for (; c + 16 <= channels; c += 16) DEPTHWISE_RUN4X8(2, 0, all);
+            if (c + 8 <= channels) { DEPTHWISE_RUN4X8(1, 0, all); c += 8; }
+            if (c < channels) DEPTHWISE_RUN4X8(1, 1, tail);
+        })
 }
 
 // MARK: AVX-512: blocks of nv ≤ 8 vectors of 16 channels, or one masked vector for the tail.
@@ -156,15 +248,55 @@ PW_AVX512 PW_INLINE void depthwise_block16(size_t nv, __mmask16 k, const float *
     depthwise_block16(NV, K, origin, w, bias, out, c, channels, width, kernel_w, kh0, kh1, kw0, kw1, \
                       ih0, iw0, dh, dw, accumulate, a)
 
+// Four interior pixels, nv ≤ 2 vectors of 16 channels each (see depthwise_run4x8).
+PW_AVX512 PW_INLINE void depthwise_run4x16(size_t nv, __mmask16 k, const float *origin, const float *w,
+                                           const float *bias, float *out, size_t ldy, size_t c, size_t channels,
+                                           size_t width, size_t kernel_w, size_t kh0, size_t kh1, ptrdiff_t ih0,
+                                           ptrdiff_t iw0, size_t step, size_t dh, size_t dw, int accumulate, pw_activation a) {
+    __m512 sum[4][2];
+    for (size_t j = 0; j < nv; j++) {
+        __m512 b = bias ? _mm512_maskz_loadu_ps(k, bias + c + 16 * j) : _mm512_setzero_ps();
+        for (size_t p = 0; p < 4; p++)
+            sum[p][j] = accumulate ? _mm512_add_ps(b, _mm512_maskz_loadu_ps(k, out + p * ldy + c + 16 * j)) : b;
+    }
+    for (size_t kh = kh0; kh < kh1; kh++) {
+        const float *row = DEPTHWISE_ROW(kh) + (size_t)iw0 * channels + c;
+        const float *taps = w + kh * kernel_w * channels + c;
+        for (size_t kw = 0; kw < kernel_w; kw++) {
+            const float *pixel = row + kw * dw * channels, *tap = taps + kw * channels;
+            for (size_t j = 0; j < nv; j++) {
+                __m512 t = _mm512_maskz_loadu_ps(k, tap + 16 * j);
+                for (size_t p = 0; p < 4; p++)
+                    sum[p][j] = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(k, pixel + p * step + 16 * j), t, sum[p][j]);
+            }
+        }
+    }
+    __m512 va = _mm512_set1_ps(a.alpha), vb = _mm512_set1_ps(a.beta);
+    for (size_t p = 0; p < 4; p++)
+        for (size_t j = 0; j < nv; j++)
+            _mm512_mask_storeu_ps(out + p * ldy + c + 16 * j, k, pw_act16(sum[p][j], a.kind, va, vb));
+}
+
+#define DEPTHWISE_RUN4X16(NV, K) \
+    depthwise_run4x16(NV, K, origin, w, bias, out, ldy, c, channels, width, kernel_w, kh0, kh1, ih0, iw0, \
+                      stride_w * channels, dh, dw, accumulate, a)
+
 PW_AVX512 static void depthwise_avx512(DEPTHWISE_PARAMETERS) {
     __mmask16 all = (__mmask16)0xFFFF, tail = pw_mask16(channels % 16);
-    DEPTHWISE_PIXEL_LOOP(
-        size_t c = 0;
-        for (; c + 128 <= channels; c += 128) DEPTHWISE_BLOCK16(8, all);
-        if (c + 64 <= channels) { DEPTHWISE_BLOCK16(4, all); c += 64; }
-        for (; c + 16 <= channels; c += 16) DEPTHWISE_BLOCK16(1, all);
-        if (c < channels) DEPTHWISE_BLOCK16(1, tail);
-    )
+    DEPTHWISE_BANDED_LOOP(
+        {
+            size_t c = 0;
+            for (; c + 128 <= channels; c += 128) DEPTHWISE_BLOCK16(8, all);
+            if (c + 64 <= channels) { DEPTHWISE_BLOCK16(4, all); c += 64; }
+            for (; c + 16 <= channels; c += 16) DEPTHWISE_BLOCK16(1, all);
+            if (c < channels) DEPTHWISE_BLOCK16(1, tail);
+        },
+        {
+            size_t c = 0;
+            for (; c + 32 <= channels; c += 32) DEPTHWISE_RUN4X16(2, all);
+            if (c + 16 <= channels) { DEPTHWISE_RUN4X16(1, all); c += 16; }
+            if (c < channels) DEPTHWISE_RUN4X16(1, tail);
+        })
 }
 
 #endif  // PW_X86

@@ -13,29 +13,31 @@ struct KernelISATests {
         if CPUFeatures.current.hasAVX512 { #expect(KernelISA.best == .avx512) }
     }
 
-    @Test("depthwise (vector body and masked/scalar tail, stride, dilation, padding, accumulate)", arguments: supported)
+    @Test("depthwise (border pixels, interior runs of 4 and their remainder, masked channel tail, stride, dilation, padding, 5x5, accumulate)", arguments: supported)
     func depthwise(isa: KernelISA) throws {
         try KernelISA.with(isa) { try depthwiseCases(isa) }
     }
 
     func depthwiseCases(_ isa: KernelISA) throws {
-        for (channels, stride, dilation, padding) in [(3, 1, 1, 1), (16, 2, 1, 1), (21, 1, 2, 2), (40, 2, 1, 0)] {
-            let x = try Tensor(randomUniform: [2, 9, 8, channels], seed: UInt64(channels))
-            let weight = try Tensor(randomUniform: [channels, 1, 3, 3], seed: 2)
+        // Widths 8…19 give interior runs of 4 plus 0…3 remaining pixels; channels cover 2 vectors, 1, and masked tails on both ISAs.
+        for (channels, stride, dilation, padding, width, k) in [(3, 1, 1, 1, 8, 3), (16, 2, 1, 1, 8, 3), (21, 1, 2, 2, 8, 3), (40, 2, 1, 0, 8, 3),
+                                                               (32, 1, 1, 1, 17, 3), (48, 2, 1, 2, 19, 5), (7, 1, 1, 0, 13, 3), (24, 1, 3, 1, 14, 3)] {
+            let x = try Tensor(randomUniform: [2, 9, width, channels], seed: UInt64(channels))
+            let weight = try Tensor(randomUniform: [channels, 1, k, k], seed: 2)
             let bias = try Tensor(randomUniform: [channels], seed: 3)
             let linear = try Reference.conv2D(x, weight: weight, bias: bias, stride: Size2D(stride), padding: Padding2D(padding),
                                               dilation: Size2D(dilation), groups: channels)
             for activation in testActivations {
-                let conv = try Conv2D(inChannels: channels, outChannels: channels, kernel: 3, stride: Size2D(stride),
+                let conv = try Conv2D(inChannels: channels, outChannels: channels, kernel: Size2D(k), stride: Size2D(stride),
                                       padding: Padding2D(padding), dilation: Size2D(dilation), groups: channels,
                                       weight: weight, bias: bias, activation: activation)
                 let expected = ReferenceComposer(parameters: RandomParameters(seed: 0)).apply(activation, linear)
-                #expect(try Reference.normalizedError(conv(x), expected) <= float32Tolerance, "\(isa) C=\(channels) \(activation)")
+                #expect(try Reference.normalizedError(conv(x), expected) <= float32Tolerance, "\(isa) C=\(channels) W=\(width) k=\(k) \(activation)")
                 // Residual: y = act(previous + conv), the kernel accumulating onto the output in place.
                 let previous = try Tensor(randomUniform: expected.shape, seed: 9)
                 var y = previous
                 let (n, oh, ow) = (expected.shape[0], expected.shape[1], expected.shape[2])
-                let input = Operand(slot: 0, shape: [2, channels, 9, 8], strides: Operand.strides([2, channels, 9, 8], .nhwc), layout: .nhwc)
+                let input = Operand(slot: 0, shape: [2, channels, 9, width], strides: Operand.strides([2, channels, 9, width], .nhwc), layout: .nhwc)
                 let output = Operand(slot: 1, shape: [n, channels, oh, ow], strides: Operand.strides([n, channels, oh, ow], .nhwc), layout: .nhwc)
                 let kernel = ConvolutionKernel(geometry: conv.geometry, weight: weight, bias: bias, activation: activation,
                                                input: input, output: output, residual: output)

@@ -34,10 +34,11 @@ struct Demo: ParsableCommand {
         let gemm = try conv.loweredGEMM(forInput: x.shape)
         print("\n2. The GEMM it lowers to")
         print("   In NHWC the input is already a row-major (H·W)×Cin = \(gemm.m)×\(gemm.k) matrix;")
-        print("   the filters form a Cin×Cout = \(gemm.k)×\(gemm.n) matrix; one cblas_sgemm writes the \(gemm.m)×\(gemm.n) output.")
+        print("   the filters form a Cin×Cout = \(gemm.k)×\(gemm.n) matrix; one SGEMM writes the \(gemm.m)×\(gemm.n) output.")
         print("   M=\(gemm.m), K=\(gemm.k), N=\(gemm.n)   FLOPs = 2·M·K·N = \(Int(gemm.flops))")
 
         let (y, calls) = try blas.withThreadLimit(1) { try GEMMTrace.record { try conv(x) } }
+        print("   (OpenBLAS's cblas_sgemm, or Pointwise's packed SGEMM on weights packed once: `pointwise run --gemm`)")
         print("   the call made on one thread: \(calls.map(\.description).joined(separator: "; ")), workspace \(try conv.memoryUse(inputShape: x.shape).arenaBytes) bytes")
         if blas.threadCount > 1 {
             let (_, split) = try GEMMTrace.record { try conv(x) }
@@ -64,7 +65,7 @@ struct Demo: ParsableCommand {
         }
         let error = try Reference.normalizedError(output, reference)
         print("   naive (direct loop, Double accumulation): median \(formatSeconds(naive.median))  min \(formatSeconds(naive.minimum))")
-        print("   GEMM  (one cblas_sgemm per thread):       median \(formatSeconds(engine.median))  min \(formatSeconds(engine.minimum))  \(fixed(gemm.flops / engine.median / 1e9, 1)) GFLOP/s")
+        print("   GEMM  (one SGEMM per thread):             median \(formatSeconds(engine.median))  min \(formatSeconds(engine.minimum))  \(fixed(gemm.flops / engine.median / 1e9, 1)) GFLOP/s")
         print("   speedup (median / median): \(fixed(naive.median / engine.median, 1))x")
         print("   max error: max|y − naive| / max|naive| = \(error)")
         #if DEBUG

@@ -52,6 +52,12 @@ struct Run: ParsableCommand {
         }
     }
 
+    @Option(help: "SGEMM of GEMM-lowered convolutions: heuristic (the default), openblas or packed.")
+    var gemm: String = "heuristic"
+
+    /// The parsed --gemm (nil: heuristic).
+    var gemmKernel: GEMMKernel? { gemm == "openblas" ? .openBLAS : gemm == "packed" ? .packed : nil }
+
     @Option(help: "Run the model from this many threads at once, each doing --repetitions runs (default 10); print the throughput and fail if any result differs bit for bit from the serial one.")
     var concurrent: Int?
 
@@ -61,6 +67,9 @@ struct Run: ParsableCommand {
         if let concurrent, !(1...256).contains(concurrent) { throw ValidationError("--concurrent must be in 1...256, got \(concurrent)") }
         guard algorithm != nil else {
             throw ValidationError("--convolution-algorithm must be heuristic, im2col, winograd2, winograd4 or winograd6, got '\(convolutionAlgorithm)'")
+        }
+        guard ["heuristic", "openblas", "packed"].contains(gemm) else {
+            throw ValidationError("--gemm must be heuristic, openblas or packed, got '\(gemm)'")
         }
         guard !input.isEmpty else { throw ValidationError("--input is required") }
         if Network.Architecture(rawValue: model) != nil {
@@ -76,7 +85,7 @@ struct Run: ParsableCommand {
 
     func run() throws {
         if let threads { try BLASRuntime.shared.setThreadCount(threads) }
-        let options = CompileOptions(convolutionAlgorithm: algorithm ?? .heuristic)
+        let options = CompileOptions(convolutionAlgorithm: algorithm ?? .heuristic, gemmKernel: gemmKernel)
         let session: InferenceSession
         let name: String
         if let architecture = Network.Architecture(rawValue: model) {

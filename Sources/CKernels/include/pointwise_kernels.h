@@ -42,6 +42,22 @@ typedef struct {
     float beta;
 } pw_activation;
 
+// MARK: GEMM on packed weights
+
+/// Floats of B (K×N) packed into panels of 16 columns: ⌈N/16⌉·16·K.
+size_t pw_gemm_packed_floats(size_t k, size_t n);
+
+/// B → panels: panel p holds rows k < K of columns 16p…16p+15 (zero past N), 16 floats per row.
+/// B is K×N row-major (ldb), or N×K when `transposed` (ONNX Gemm's transB).
+void pw_gemm_pack_b(size_t k, size_t n, const float *b, size_t ldb, int transposed, float *packed);
+
+/// C[i, j] = act(residual[i, j] + Σ_k A[i, k]·B[k, j] + bias[j]) for rows i < m and columns
+/// j in [column_begin, column_end) (column_begin rounded down to a multiple of 16); B packed by
+/// pw_gemm_pack_b; bias indexed by absolute column, residual (ldr) may be C itself or NULL.
+void pw_gemm_packed(pw_isa isa, size_t m, size_t n, size_t k, const float *a, size_t lda, const float *packed,
+                    size_t column_begin, size_t column_end, float *c, size_t ldc, const float *bias,
+                    const float *residual, size_t ldr, pw_activation act);
+
 // MARK: Epilogue and element-wise
 
 /// y[m*ldy + c] = act(y[m*ldy + c] + bias[c]) for m < rows, c < columns; bias may be NULL.

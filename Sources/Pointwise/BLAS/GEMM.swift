@@ -21,12 +21,15 @@ public struct GEMMCall: Sendable, Equatable, CustomStringConvertible {
     public var a: UInt
     public var b: UInt
     public var c: UInt
+    /// Which SGEMM ran: for `.packed`, B is the K×N weight matrix in 16-column panels (`b` the
+    /// panels' address, `ldb` the matrix's full width N, as OpenBLAS would be called on it).
+    public var kernel: GEMMKernel = .openBLAS
 
     /// 2·m·n·k floating-point operations.
     public var flops: Double { 2 * Double(m) * Double(n) * Double(k) }
 
     public var description: String {
-        "sgemm M=\(m) N=\(n) K=\(k) lda=\(lda) ldb=\(ldb) ldc=\(ldc)"
+        (kernel == .packed ? "packed sgemm" : "sgemm") + " M=\(m) N=\(n) K=\(k) lda=\(lda) ldb=\(ldb) ldc=\(ldc)"
             + (transposeA ? " A^T" : "") + (transposeB ? " B^T" : "")
     }
 }

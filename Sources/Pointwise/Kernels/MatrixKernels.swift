@@ -2,7 +2,10 @@
 /// A is the run-time operand (or a constant), B usually the weights. C, broadcast to [M, N], is
 /// either a bias row (C [N] or [1, N]: added by the epilogue, with the activation) or anything
 /// else (copied into Y first, then the GEMM accumulates with beta).
-final class GemmKernel: Kernel {
+/// A classifier (constant B, alpha = 1, C a bias row or absent, A not transposed) runs the packed
+/// GEMM instead, B packed once and its columns split over the pool: at M = 1 (batch 1) OpenBLAS
+/// repacks the whole weight matrix (4–8 MiB) on every call, which costs twice the multiplication.
+final class GemmKernel: Kernel, ParallelWork {
     let attributes: GemmAttributes
     let a: Operand
     let b: Operand?
@@ -16,13 +19,14 @@ final class GemmKernel: Kernel {
     let runtimeC: Operand?
     let runtimeCopy: StridedCopy?
     let path: KernelPath
+    /// B in 16-column panels when this Gemm runs the packed GEMM.
+    let packedB: FloatBuffer?
 
     init(_ attributes: GemmAttributes, a: Operand, b: Operand?, constantB: Tensor?, c: Tensor?, runtimeC: Operand? = nil,
          output: Operand, path: KernelPath = .lowered) {
         self.attributes = attributes
         self.a = a
         self.b = b
-        self.constantB = constantB.map { FloatBuffer($0.scalars) }
         self.output = output
         self.path = path
         (m, n) = (output.shape[0], output.shape[1])
@@ -46,17 +50,56 @@ final class GemmKernel: Kernel {
         } else {
             (biasRow, fullC) = (nil, nil)
         }
+        if path == .lowered, let constantB, !attributes.transposeA, attributes.alpha == 1, fullC == nil, self.runtimeC == nil,
+           k > 0, KernelISA.best != .portable {
+            let (k, n, transposed) = (k, n, attributes.transposeB)
+            packedB = constantB.scalars.withUnsafeBufferPointer {
+                PackedGEMM.pack($0.baseAddress!, k: k, n: n, ldb: transposed ? k : n, transposed: transposed)
+            }
+        } else {
+            packedB = nil
+        }
+        // Either layout of B, not both.
+        self.constantB = packedB == nil ? constantB.map { FloatBuffer($0.scalars) } : nil
+    }
+
+    private struct Job {
+        let x: UnsafePointer<Float>
+        let y: UnsafeMutablePointer<Float>
+        let ldy: Int
+        let isa: KernelISA
+    }
+
+    /// Columns of the packed GEMM, in 16-aligned blocks (the panels).
+    func runPart(_ part: Int, of parts: Int, context: UnsafeRawPointer) {
+        let job = context.assumingMemoryBound(to: Job.self).pointee
+        let columns = ThreadPool.range(part, of: parts, count: n, alignment: 16)
+        guard !columns.isEmpty, let packedB else { return }
+        PackedGEMM.multiply(m: m, n: n, k: k, a: job.x, lda: k, packed: packedB.pointer, columns: columns, c: job.y, ldc: job.ldy,
+                            bias: biasRow.pointer, residual: nil, ldr: 0, activation: attributes.activation, isa: job.isa)
     }
 
     var macs: Int { m * n * k }
-    var weightBytes: Int { (constantB?.byteCount ?? 0) + (biasRow?.byteCount ?? 0) + (fullC?.byteCount ?? 0) }
-    var lowering: String { path == .naive ? "naive direct loop" : "M=\(m) K=\(k) N=\(n) (GEMM\(attributes.transposeB ? ", B transposed" : ""))" }
+    var weightBytes: Int {
+        (constantB?.byteCount ?? 0) + (packedB?.byteCount ?? 0) + (biasRow?.byteCount ?? 0) + (fullC?.byteCount ?? 0)
+    }
+    var lowering: String {
+        path == .naive ? "naive direct loop"
+            : "M=\(m) K=\(k) N=\(n) (GEMM\(attributes.transposeB ? ", B transposed" : "")\(packedB != nil ? ", packed" : ""))"
+    }
 
     func run(_ frame: Frame) {
         let x = UnsafePointer(frame.float(a))
-        let w = constantB.map { UnsafePointer($0.pointer) } ?? UnsafePointer(frame.float(b!))
         let y = frame.float(output)
         let ldy = output.strides[0]
+        if packedB != nil {
+            guard m > 0, n > 0 else { return }
+            var job = Job(x: x, y: y, ldy: ldy, isa: frame.isa)
+            let parts = ThreadPool.parts(rows: (n + 15) / 16, macs: macs, minimumRows: 1)
+            withUnsafePointer(to: &job) { ThreadPool.run(parts: parts, self, context: UnsafeRawPointer($0)) }
+            return
+        }
+        let w = constantB.map { UnsafePointer($0.pointer) } ?? UnsafePointer(frame.float(b!))
         if let fullC {
             for i in 0..<m { (y + i * ldy).update(from: fullC.pointer + i * n, count: n) }
         }

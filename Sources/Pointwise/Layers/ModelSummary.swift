@@ -35,7 +35,7 @@ public struct ModelSummary: Sendable {
                 row.gemm = "\(winograd.tiles)×\(winograd.inChannels)×\(winograd.outChannels) ×\(winograd.alpha * winograd.alpha)"
             case let gemm as GemmKernel:
                 row.kind = .linear
-                row.weights = gemm.constantB.map(\.count) ?? 0
+                row.weights = gemm.constantB != nil || gemm.packedB != nil ? gemm.k * gemm.n : 0
                 row.gemm = "\(gemm.m)×\(gemm.k)×\(gemm.n)"
             case let matMul as MatMulKernel:
                 row.kind = .linear

@@ -16,8 +16,13 @@ public struct CompileOptions: Sendable, Hashable {
     /// How 3x3 stride-1 convolutions are computed (the others always lower to im2col + GEMM).
     public var convolutionAlgorithm: ConvolutionAlgorithm
 
+    /// The SGEMM of GEMM-lowered convolutions (nil: chosen per layer, see
+    /// `ConvolutionKernel.preferredGEMMKernel`). Grouped convolutions always use OpenBLAS.
+    public var gemmKernel: GEMMKernel?
+
     public init(kernelPath: KernelPath = .lowered, threads: Int? = nil, memoryLimit: Int? = nil, workspaceLimit: Int = 16 << 20,
-                convolutionAlgorithm: ConvolutionAlgorithm = .heuristic) {
+                convolutionAlgorithm: ConvolutionAlgorithm = .heuristic, gemmKernel: GEMMKernel? = nil) {
+        self.gemmKernel = gemmKernel
         self.kernelPath = kernelPath
         self.threads = threads
         self.memoryLimit = memoryLimit

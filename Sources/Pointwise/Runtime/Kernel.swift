@@ -87,6 +87,13 @@ final class FloatBuffer: @unchecked Sendable {
         _ = UnsafeMutableBufferPointer(start: pointer, count: count).initialize(from: values)
     }
 
+    /// `count` zeros.
+    init(count: Int) {
+        self.count = count
+        pointer = .allocate(capacity: max(count, 1))
+        pointer.initialize(repeating: 0, count: max(count, 1))
+    }
+
     var byteCount: Int { count * MemoryLayout<Float>.stride }
 
     deinit { pointer.deallocate() }

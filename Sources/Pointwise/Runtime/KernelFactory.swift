@@ -59,12 +59,12 @@ struct KernelFactory {
                let tile = WinogradKernel.tile(for: options.convolutionAlgorithm, geometry: geometry, output: y.shape) {
                 return WinogradKernel(tile: tile, weight: weight, bias: constant(node.input(2)), padding: geometry.padding,
                                       activation: a.activation, input: input, output: y, residual: a.hasResidual ? try x(3) : nil,
-                                      threads: options.threads ?? ThreadPool.size)
+                                      gemmKernel: options.gemmKernel, threads: options.threads ?? ThreadPool.size)
             }
             return ConvolutionKernel(geometry: geometry, weight: weight, bias: constant(node.input(2)), activation: a.activation,
                                      input: input, output: y, residual: a.hasResidual ? try x(3) : nil,
                                      runtimeWeight: runtimeWeight, runtimeBias: runtimeBias, path: options.kernelPath,
-                                     workspaceLimit: max(options.workspaceLimit / MemoryLayout<Float>.stride, 1),
+                                     gemmKernel: options.gemmKernel, workspaceLimit: max(options.workspaceLimit / MemoryLayout<Float>.stride, 1),
                                      threads: options.threads ?? ThreadPool.size)
 
         case .gemm(let a):

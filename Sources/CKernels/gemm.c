@@ -1,0 +1,251 @@
+// SGEMM on weights packed once into panels of 16 columns, with bias, residual and activation
+// applied to each tile while it is still in registers:
+//   C[i, j] = act(residual[i, j] + Σ_k A[i, k]·B[k, j] + bias[j])
+// A is read in place (row-major, lda), so thin operands (K or N of 16…64) cost no packing and
+// small-M layers (7×7 maps) do not repack megabytes of weights on every call, the two cases where
+// OpenBLAS's per-call packing costs as much as its arithmetic.
+//
+// Blocking (GotoBLAS order without packing A): K in blocks of ≤ 256 (partial sums kept in C between
+// blocks); rows in chunks whose A block fits in L2; per chunk, each pair of panels (32 columns, the
+// B block ≤ 32 KiB stays in L1) against every 12-row tile (AVX-512: 12×32 accumulators in 24
+// registers) or 6-row tile (AVX2: 6×16 in 12). Portable C: one row × one panel at a time.
+#include "isa.h"
+
+#define GEMM_PANEL 16
+#define GEMM_K_BLOCK 256
+#define GEMM_A_BLOCK_BYTES (256 * 1024)
+#define GEMM_B_L1_BYTES (64 * 1024)
+
+size_t pw_gemm_packed_floats(size_t k, size_t n) { return (n + GEMM_PANEL - 1) / GEMM_PANEL * GEMM_PANEL * k; }
+
+void pw_gemm_pack_b(size_t k, size_t n, const float *b, size_t ldb, int transposed, float *packed) {
+    size_t panels = (n + GEMM_PANEL - 1) / GEMM_PANEL;
+    for (size_t p = 0; p < panels; p++) {
+        float *panel = packed + p * k * GEMM_PANEL;
+        for (size_t kk = 0; kk < k; kk++) {
+            for (size_t j = 0; j < GEMM_PANEL; j++) {
+                size_t column = p * GEMM_PANEL + j;
+                panel[kk * GEMM_PANEL + j] = column >= n ? 0.0f : transposed ? b[column * ldb + kk] : b[kk * ldb + column];
+            }
+        }
+    }
+}
+
+/// The K blocks: `count` blocks of `size` (the last one shorter), sizes a multiple of 4.
+PW_INLINE void gemm_k_blocks(size_t k, size_t *count, size_t *size) {
+    size_t blocks = (k + GEMM_K_BLOCK - 1) / GEMM_K_BLOCK;
+    if (blocks == 0) blocks = 1;
+    size_t s = (k + blocks - 1) / blocks;
+    s = (s + 3) / 4 * 4;
+    *count = blocks;
+    *size = s ? s : 1;
+}
+
+/// Rows per chunk, a multiple of `mr`: one tile when the K block of every panel fits in L1 (each
+/// tile then sweeps all columns while its rows of A are in L1, and writes whole output rows), else
+/// as many as keep the chunk's A block (rows × kc floats) in L2, each panel reused across them.
+PW_INLINE size_t gemm_row_chunk(size_t kc, size_t columns, size_t mr) {
+    if (kc * (columns + GEMM_PANEL - 1) / GEMM_PANEL * GEMM_PANEL * sizeof(float) <= GEMM_B_L1_BYTES) return mr;
+    size_t rows = GEMM_A_BLOCK_BYTES / (kc * sizeof(float));
+    rows = rows / mr * mr;
+    return rows < mr ? mr : rows;
+}
+
+// MARK: Portable
+
+static void gemm_packed_portable(size_t m, size_t n, size_t k, const float *a, size_t lda, const float *packed,
+                                 size_t column_begin, size_t column_end, float *c, size_t ldc, const float *bias,
+                                 const float *residual, size_t ldr, pw_activation act) {
+    for (size_t p = column_begin / GEMM_PANEL; p * GEMM_PANEL < column_end; p++) {
+        const float *panel = packed + p * k * GEMM_PANEL;
+        size_t j0 = p * GEMM_PANEL, width = pw_min(GEMM_PANEL, column_end - j0);
+        for (size_t i = 0; i < m; i++) {
+            float acc[GEMM_PANEL];
+            for (size_t j = 0; j < GEMM_PANEL; j++) acc[j] = residual && j < width ? residual[i * ldr + j0 + j] : 0.0f;
+            const float *row = a + i * lda;
+            for (size_t kk = 0; kk < k; kk++) {
+                float x = row[kk];
+                for (size_t j = 0; j < GEMM_PANEL; j++) acc[j] += x * panel[kk * GEMM_PANEL + j];
+            }
+            float *out = c + i * ldc + j0;
+            for (size_t j = 0; j < width; j++) out[j] = acc[j] + (bias ? bias[j0 + j] : 0.0f);
+            pw_act_row_portable(out, width, act);
+        }
+    }
+    (void)n;
+}
+
+#if PW_X86
+
+// MARK: AVX2: 6 rows × 16 columns (one panel, two vectors of 8), or × 8 for a panel's last 8.
+
+PW_AVX2 PW_INLINE void gemm_tile_avx2(const size_t mr, const size_t nv, size_t kc, const float *a, size_t lda,
+                                      const float *b, float *c, size_t ldc, const float *init, size_t ldi,
+                                      int last, const float *bias, __m256i k0, __m256i k1, pw_activation act) {
+    __m256 acc[6][2];
+    __m256i mask[2] = {k0, k1};
+    for (size_t r = 0; r < mr; r++)
+        for (size_t j = 0; j < nv; j++)
+            acc[r][j] = init ? _mm256_maskload_ps(init + r * ldi + 8 * j, mask[j]) : _mm256_setzero_ps();
+    for (size_t p = 0; p < kc; p++) {
+        __m256 w0 = _mm256_loadu_ps(b + p * GEMM_PANEL), w1 = nv > 1 ? _mm256_loadu_ps(b + p * GEMM_PANEL + 8) : w0;
+        for (size_t r = 0; r < mr; r++) {
+            __m256 x = _mm256_broadcast_ss(a + r * lda + p);
+            acc[r][0] = _mm256_fmadd_ps(x, w0, acc[r][0]);
+            if (nv > 1) acc[r][1] = _mm256_fmadd_ps(x, w1, acc[r][1]);
+        }
+    }
+    if (last) {
+        __m256 va = _mm256_set1_ps(act.alpha), vb = _mm256_set1_ps(act.beta);
+        for (size_t j = 0; j < nv; j++) {
+            __m256 bj = bias ? _mm256_maskload_ps(bias + 8 * j, mask[j]) : _mm256_setzero_ps();
+            for (size_t r = 0; r < mr; r++)
+                _mm256_maskstore_ps(c + r * ldc + 8 * j, mask[j], pw_act8(_mm256_add_ps(acc[r][j], bj), act.kind, va, vb));
+        }
+    } else {
+        for (size_t r = 0; r < mr; r++)
+            for (size_t j = 0; j < nv; j++) _mm256_maskstore_ps(c + r * ldc + 8 * j, mask[j], acc[r][j]);
+    }
+}
+
+#define GEMM_TILE_AVX2_CASE(MR) \
+    case MR: if (nv > 1) gemm_tile_avx2(MR, 2, kc, a, lda, b, c, ldc, init, ldi, last, bias, k0, k1, act); \
+             else gemm_tile_avx2(MR, 1, kc, a, lda, b, c, ldc, init, ldi, last, bias, k0, k1, act); break;
+
+PW_AVX2 static void gemm_tile_avx2_any(size_t mr, size_t nv, size_t kc, const float *a, size_t lda, const float *b,
+                                       float *c, size_t ldc, const float *init, size_t ldi, int last, const float *bias,
+                                       __m256i k0, __m256i k1, pw_activation act) {
+    switch (mr) {
+    GEMM_TILE_AVX2_CASE(6) GEMM_TILE_AVX2_CASE(5) GEMM_TILE_AVX2_CASE(4)
+    GEMM_TILE_AVX2_CASE(3) GEMM_TILE_AVX2_CASE(2) GEMM_TILE_AVX2_CASE(1)
+    default: break;
+    }
+}
+
+// MARK: AVX-512: 12 rows × 32 columns (two panels, one vector each), or × 16 for a single panel.
+
+PW_AVX512 PW_INLINE void gemm_tile_avx512(const size_t mr, const size_t nv, size_t kc, const float *a, size_t lda,
+                                          const float *b0, const float *b1, float *c, size_t ldc, const float *init,
+                                          size_t ldi, int last, const float *bias, __mmask16 k0, __mmask16 k1,
+                                          pw_activation act) {
+    __m512 acc[12][2];
+    __mmask16 mask[2] = {k0, k1};
+    for (size_t r = 0; r < mr; r++)
+        for (size_t j = 0; j < nv; j++)
+            acc[r][j] = init ? _mm512_maskz_loadu_ps(mask[j], init + r * ldi + 16 * j) : _mm512_setzero_ps();
+    for (size_t p = 0; p < kc; p++) {
+        __m512 w0 = _mm512_loadu_ps(b0 + p * GEMM_PANEL), w1 = nv > 1 ? _mm512_loadu_ps(b1 + p * GEMM_PANEL) : w0;
+        for (size_t r = 0; r < mr; r++) {
+            __m512 x = _mm512_set1_ps(a[r * lda + p]);
+            acc[r][0] = _mm512_fmadd_ps(x, w0, acc[r][0]);
+            if (nv > 1) acc[r][1] = _mm512_fmadd_ps(x, w1, acc[r][1]);
+        }
+    }
+    if (last) {
+        __m512 va = _mm512_set1_ps(act.alpha), vb = _mm512_set1_ps(act.beta);
+        for (size_t j = 0; j < nv; j++) {
+            __m512 bj = bias ? _mm512_maskz_loadu_ps(mask[j], bias + 16 * j) : _mm512_setzero_ps();
+            for (size_t r = 0; r < mr; r++)
+                _mm512_mask_storeu_ps(c + r * ldc + 16 * j, mask[j], pw_act16(_mm512_add_ps(acc[r][j], bj), act.kind, va, vb));
+        }
+    } else {
+        for (size_t r = 0; r < mr; r++)
+            for (size_t j = 0; j < nv; j++) _mm512_mask_storeu_ps(c + r * ldc + 16 * j, mask[j], acc[r][j]);
+    }
+}
+
+#define GEMM_TILE_AVX512_CASE(MR) \
+    case MR: if (nv > 1) gemm_tile_avx512(MR, 2, kc, a, lda, b0, b1, c, ldc, init, ldi, last, bias, k0, k1, act); \
+             else gemm_tile_avx512(MR, 1, kc, a, lda, b0, b1, c, ldc, init, ldi, last, bias, k0, k1, act); break;
+
+PW_AVX512 static void gemm_tile_avx512_any(size_t mr, size_t nv, size_t kc, const float *a, size_t lda, const float *b0,
+                                           const float *b1, float *c, size_t ldc, const float *init, size_t ldi, int last,
+                                           const float *bias, __mmask16 k0, __mmask16 k1, pw_activation act) {
+    switch (mr) {
+    GEMM_TILE_AVX512_CASE(12) GEMM_TILE_AVX512_CASE(11) GEMM_TILE_AVX512_CASE(10) GEMM_TILE_AVX512_CASE(9)
+    GEMM_TILE_AVX512_CASE(8) GEMM_TILE_AVX512_CASE(7) GEMM_TILE_AVX512_CASE(6) GEMM_TILE_AVX512_CASE(5)
+    GEMM_TILE_AVX512_CASE(4) GEMM_TILE_AVX512_CASE(3) GEMM_TILE_AVX512_CASE(2) GEMM_TILE_AVX512_CASE(1)
+    default: break;
+    }
+}
+
+/// Columns [j0, j0 + count) of a vector of 16 that lie before `end`: the store mask.
+PW_AVX512 PW_INLINE __mmask16 gemm_mask16(size_t j0, size_t end) {
+    return j0 >= end ? 0 : end - j0 >= 16 ? (__mmask16)0xFFFF : pw_mask16(end - j0);
+}
+
+PW_AVX2 PW_INLINE __m256i gemm_mask8(size_t j0, size_t end) {
+    return j0 >= end ? _mm256_setzero_si256() : end - j0 >= 8 ? _mm256_set1_epi32(-1) : pw_mask8(end - j0);
+}
+
+// The blocked loop: K blocks outermost (partial sums in C between them), row chunks, groups of
+// STEP panels, tiles of MR rows; TILE(rows, nv, kn, ai, b0, b1, ci, init, ldi, last, bj, j0) computes one.
+#define GEMM_DRIVER(MR, STEP, NV, TILE) \
+    size_t blocks, kc; \
+    gemm_k_blocks(k, &blocks, &kc); \
+    size_t chunk = gemm_row_chunk(kc, column_end - column_begin, MR); \
+    size_t first_panel = column_begin / GEMM_PANEL, end_panel = (column_end + GEMM_PANEL - 1) / GEMM_PANEL; \
+    for (size_t kb = 0; kb < blocks; kb++) { \
+        size_t k0 = kb * kc; \
+        if (k0 >= k && k > 0) break; \
+        size_t kn = k == 0 ? 0 : pw_min(kc, k - k0); \
+        int last = k0 + kn >= k; \
+        for (size_t i0 = 0; i0 < m; i0 += chunk) { \
+            size_t i1 = pw_min(m, i0 + chunk); \
+            for (size_t p = first_panel; p < end_panel; p += STEP) { \
+                size_t j0 = p * GEMM_PANEL; \
+                size_t nv = NV; \
+                const float *b0 = packed + p * k * GEMM_PANEL + k0 * GEMM_PANEL; \
+                const float *b1 = b0 + k * GEMM_PANEL; \
+                const float *bj = bias ? bias + j0 : NULL; \
+                for (size_t i = i0; i < i1; i += MR) { \
+                    size_t rows = pw_min(MR, i1 - i); \
+                    const float *ai = a + i * lda + k0; \
+                    float *ci = c + i * ldc + j0; \
+                    /* The first K block starts from the residual (or zero), later ones from C. */ \
+                    const float *init = kb == 0 ? (residual ? residual + i * ldr + j0 : NULL) : ci; \
+                    size_t ldi = kb == 0 ? ldr : ldc; \
+                    TILE; \
+                } \
+            } \
+        } \
+        if (k == 0) break; \
+    }
+
+#define GEMM_PARAMETERS \
+    size_t m, size_t k, const float *a, size_t lda, const float *packed, size_t column_begin, size_t column_end, \
+    float *c, size_t ldc, const float *bias, const float *residual, size_t ldr, pw_activation act
+
+PW_AVX512 static void gemm_packed_avx512(GEMM_PARAMETERS) {
+    GEMM_DRIVER(12, 2, p + 1 < end_panel ? 2 : 1,
+                gemm_tile_avx512_any(rows, nv, kn, ai, lda, b0, b1, ci, ldc, init, ldi, last, bj,
+                                     gemm_mask16(j0, column_end), gemm_mask16(j0 + 16, column_end), act))
+}
+
+PW_AVX2 static void gemm_packed_avx2(GEMM_PARAMETERS) {
+    GEMM_DRIVER(6, 1, column_end - j0 > 8 ? 2 : 1,
+                (void)b1; gemm_tile_avx2_any(rows, nv, kn, ai, lda, b0, ci, ldc, init, ldi, last, bj,
+                                             gemm_mask8(j0, column_end), gemm_mask8(j0 + 8, column_end), act))
+}
+
+#endif  // PW_X86
+
+void pw_gemm_packed(pw_isa isa, size_t m, size_t n, size_t k, const float *a, size_t lda, const float *packed,
+                    size_t column_begin, size_t column_end, float *c, size_t ldc, const float *bias,
+                    const float *residual, size_t ldr, pw_activation act) {
+    if (column_end > n) column_end = n;
+    column_begin = column_begin / GEMM_PANEL * GEMM_PANEL;
+    if (m == 0 || column_begin >= column_end) return;
+#if PW_X86
+    if (isa == PW_ISA_AVX512) {
+        gemm_packed_avx512(m, k, a, lda, packed, column_begin, column_end, c, ldc, bias, residual, ldr, act);
+        return;
+    }
+    if (isa == PW_ISA_AVX2) {
+        gemm_packed_avx2(m, k, a, lda, packed, column_begin, column_end, c, ldc, bias, residual, ldr, act);
+        return;
+    }
+#endif
+    (void)isa;
+    gemm_packed_portable(m, n, k, a, lda, packed, column_begin, column_end, c, ldc, bias, residual, ldr, act);
+}

@@ -22,8 +22,21 @@ enum Im2col {
             let oh = (m % pixelsPerImage) / outputWidth
             let ow = m % outputWidth
             let row = workspace + (m - rows.lowerBound) * rowLength
+            // Undilated and ungrouped, a kernel row inside the input is KW·Cin contiguous floats in
+            // NHWC, and contiguous in the lowered row too: one copy instead of KW (stems, Cin = 3).
+            let iw0 = ow * g.stride.width - g.padding.left
+            let wholeRows = g.groups == 1 && g.dilation.width == 1 && iw0 >= 0 && iw0 + g.kernel.width <= width
             for kh in 0..<g.kernel.height {
                 let ih = oh * g.stride.height - g.padding.top + kh * g.dilation.height
+                if wholeRows {
+                    let tap = kh * g.kernel.width * channels
+                    if ih >= 0 && ih < height {
+                        (row + tap).update(from: x + ((n * height + ih) * width + iw0) * channels, count: g.kernel.width * channels)
+                    } else {
+                        (row + tap).update(repeating: 0, count: g.kernel.width * channels)
+                    }
+                    continue
+                }
                 for kw in 0..<g.kernel.width {
                     let iw = ow * g.stride.width - g.padding.left + kw * g.dilation.width
                     let tap = (kh * g.kernel.width + kw) * groupChannels

@@ -198,14 +198,18 @@ PW_AVX2 PW_INLINE __m256i gemm_mask8(size_t j0, size_t end) {
                 const float *b0 = packed + p * k * GEMM_PANEL + k0 * GEMM_PANEL; \
                 const float *b1 = b0 + k * GEMM_PANEL; \
                 const float *bj = bias ? bias + j0 : NULL; \
-                for (size_t i = i0; i < i1; i += MR) { \
-                    size_t rows = pw_min(MR, i1 - i); \
+                /* Tiles of equal height (49 rows: 10+10+10+10+9, not 12+12+12+12+1, whose one-row \
+                   tile would wait on FMA latency). */ \
+                size_t tiles = (i1 - i0 + MR - 1) / MR, base = (i1 - i0) / tiles, extra = (i1 - i0) % tiles; \
+                for (size_t t = 0, i = i0; t < tiles; t++) { \
+                    size_t rows = base + (t < extra ? 1 : 0); \
                     const float *ai = a + i * lda + k0; \
                     float *ci = c + i * ldc + j0; \
                     /* The first K block starts from the residual (or zero), later ones from C. */ \
                     const float *init = kb == 0 ? (residual ? residual + i * ldr + j0 : NULL) : ci; \
                     size_t ldi = kb == 0 ? ldr : ldc; \
                     TILE; \
+                    i += rows; \
                 } \
             } \
         } \

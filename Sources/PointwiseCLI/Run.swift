@@ -52,6 +52,8 @@ struct Run: ParsableCommand {
         }
     }
 
+    @OptionGroup var planning: PlanningOptions
+
     @Option(help: "SGEMM of GEMM-lowered convolutions: heuristic (the default), openblas or packed.")
     var gemm: String = "heuristic"
 
@@ -85,7 +87,9 @@ struct Run: ParsableCommand {
 
     func run() throws {
         if let threads { try BLASRuntime.shared.setThreadCount(threads) }
-        let options = CompileOptions(convolutionAlgorithm: algorithm ?? .heuristic, gemmKernel: gemmKernel)
+        let wisdom = try planning.load()
+        let options = CompileOptions(convolutionAlgorithm: algorithm ?? .heuristic, gemmKernel: gemmKernel,
+                                     planning: planning.mode ?? .estimate, wisdom: wisdom)
         let session: InferenceSession
         let name: String
         if let architecture = Network.Architecture(rawValue: model) {
@@ -108,6 +112,7 @@ struct Run: ParsableCommand {
         let start = Timings.now()
         var outputs = try session.run(inputs)
         let elapsed = Timings.now() - start
+        try planning.save(wisdom)
         for (index, argument) in output.enumerated() {
             let (label, path) = split(argument)
             let outputName = label ?? (index < session.outputNames.count ? session.outputNames[index] : "output \(index)")

@@ -18,6 +18,8 @@ struct Summary: ParsableCommand {
     @Option(help: "The most memory the plan may take, in MiB (default: the machine's physical memory).")
     var memoryLimit: Int?
 
+    @OptionGroup var planning: PlanningOptions
+
     func validate() throws {
         guard (1...65536).contains(batch) else { throw ValidationError("--batch must be in 1...65536, got \(batch)") }
         if let memoryLimit, !(1...(1 << 30)).contains(memoryLimit) { throw ValidationError("--memory-limit must be in 1...1073741824 MiB, got \(memoryLimit)") }
@@ -27,7 +29,9 @@ struct Summary: ParsableCommand {
     }
 
     func run() throws {
-        let options = CompileOptions(memoryLimit: memoryLimit.map { $0 << 20 })
+        let wisdom = try planning.load()
+        let options = CompileOptions(memoryLimit: memoryLimit.map { $0 << 20 }, planning: planning.mode ?? .estimate, wisdom: wisdom)
+        defer { try? planning.save(wisdom) }
         if let architecture = Network.Architecture(rawValue: model) {
             let network = try Network.build(architecture, parameters: RandomParameters(seed: 0))
             let session = try InferenceSession(network.graph(inputRank: 4), options: options)

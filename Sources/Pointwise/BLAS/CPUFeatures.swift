@@ -1,3 +1,4 @@
+import Foundation
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -17,6 +18,18 @@ public struct CPUFeatures: Sendable, Equatable {
 
     /// The features of the running machine.
     public static let current = CPUFeatures(flags: readFlags())
+
+    /// The CPU's model name ("AMD EPYC", "Intel(R) Xeon(R) …"): /proc/cpuinfo's "model name", or "unknown".
+    public static let modelName: String = {
+        #if os(Linux)
+        if let text = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
+           let line = text.split(separator: "\n").first(where: { $0.hasPrefix("model name") }),
+           let colon = line.firstIndex(of: ":") {
+            return line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+        }
+        #endif
+        return "unknown"
+    }()
 
     /// AVX2 with FMA3: what OpenBLAS's Haswell kernels need.
     public var hasAVX2: Bool { flags.isSuperset(of: ["avx2", "fma"]) }

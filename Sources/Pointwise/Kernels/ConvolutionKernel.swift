@@ -28,6 +28,8 @@ final class ConvolutionKernel: Kernel, ParallelWork {
     let path: KernelPath
     /// The SGEMM the GEMM lowerings call (OpenBLAS for grouped and run-time weights).
     let gemmKernel: GEMMKernel
+    /// How the planner chose this kernel ("measured: …", "wisdom: …"), for summaries.
+    let note: String?
     /// GEMM paths: group-major (KH·KW·Cin_g)×Cout_g matrices; group g's at g·K_g·Cout_g, its row
     /// (kh·KW + kw)·Cin_g + ci, column co = weight[g·Cout_g + co, ci, kh, kw].
     /// With the packed GEMM: that K×N matrix in 16-column panels (groups = 1).
@@ -57,7 +59,7 @@ final class ConvolutionKernel: Kernel, ParallelWork {
 
     init(geometry: ConvolutionGeometry, weight: Tensor?, bias: Tensor?, activation: Activation,
          input: Operand, output: Operand, residual: Operand?, runtimeWeight: Operand? = nil, runtimeBias: Operand? = nil,
-         path: KernelPath = .lowered, gemmKernel: GEMMKernel? = nil,
+         path: KernelPath = .lowered, gemmKernel: GEMMKernel? = nil, note: String? = nil,
          workspaceLimit: Int = ConvolutionKernel.workspaceLimit, threads: Int = ThreadPool.size) {
         self.geometry = geometry
         self.activation = activation
@@ -78,6 +80,7 @@ final class ConvolutionKernel: Kernel, ParallelWork {
         }
         self.runtimeWeight = runtimeWeight
         self.runtimeBias = runtimeBias
+        self.note = note
         let canPack = path == .lowered && kernelLowering != .depthwise && g.groups == 1 && weight != nil
         let m = batch * outputHeight * outputWidth
         self.gemmKernel = canPack ? gemmKernel ?? Self.preferredGEMMKernel(m: m, k: g.reductionPerGroup, n: g.outChannels) : .openBLAS
@@ -130,7 +133,7 @@ final class ConvolutionKernel: Kernel, ParallelWork {
         if kernelLowering == .depthwise { return "depthwise direct" }
         let (m, k, n) = gemmShape
         return "M=\(m) K=\(k) N=\(n)" + (geometry.groups > 1 ? " ×\(geometry.groups) groups" : "") + " (\(kernelLowering.rawValue)"
-            + (gemmKernel == .packed ? ", packed)" : ")")
+            + (gemmKernel == .packed ? ", packed)" : ")") + (note.map { "; \($0)" } ?? "")
     }
 
     // MARK: Running

@@ -26,6 +26,8 @@ final class WinogradKernel: Kernel, ParallelWork {
     let transformedWeights: FloatBuffer
     let transformedStride: Int
     let gemmKernel: GEMMKernel
+    /// How the planner chose this kernel ("measured: …", "wisdom: …"), for summaries.
+    let note: String?
     let bias: FloatBuffer?
     let input: Operand
     let output: Operand
@@ -41,7 +43,9 @@ final class WinogradKernel: Kernel, ParallelWork {
     static let partLimit = 1 << 23
 
     init(tile m: Int, weight: Tensor, bias: Tensor?, padding: Padding2D, activation: Activation,
-         input: Operand, output: Operand, residual: Operand?, gemmKernel: GEMMKernel? = nil, threads: Int = ThreadPool.size) {
+         input: Operand, output: Operand, residual: Operand?, gemmKernel: GEMMKernel? = nil, note: String? = nil,
+         threads: Int = ThreadPool.size) {
+        self.note = note
         self.m = m
         alpha = m + 2
         (outChannels, inChannels) = (weight.shape[0], weight.shape[1])
@@ -89,6 +93,7 @@ final class WinogradKernel: Kernel, ParallelWork {
 
     var lowering: String {
         "Winograd F(\(m)x\(m),3x3): \(alpha * alpha) GEMMs M=\(tiles) K=\(inChannels) N=\(outChannels)" + (gemmKernel == .packed ? " (packed)" : "")
+            + (note.map { "; \($0)" } ?? "")
     }
 
     private struct Job {

@@ -20,9 +20,17 @@ public struct CompileOptions: Sendable, Hashable {
     /// `ConvolutionKernel.preferredGEMMKernel`). Grouped convolutions always use OpenBLAS.
     public var gemmKernel: GEMMKernel?
 
+    /// Estimate (rules) or measure each convolution's candidates when a plan is compiled.
+    public var planning: PlanningMode
+    /// Choices measured before, used where they cover a layer; `.measure` adds what it measures.
+    public var wisdom: Wisdom?
+
     public init(kernelPath: KernelPath = .lowered, threads: Int? = nil, memoryLimit: Int? = nil, workspaceLimit: Int = 16 << 20,
-                convolutionAlgorithm: ConvolutionAlgorithm = .heuristic, gemmKernel: GEMMKernel? = nil) {
+                convolutionAlgorithm: ConvolutionAlgorithm = .heuristic, gemmKernel: GEMMKernel? = nil,
+                planning: PlanningMode = .estimate, wisdom: Wisdom? = nil) {
         self.gemmKernel = gemmKernel
+        self.planning = planning
+        self.wisdom = wisdom
         self.kernelPath = kernelPath
         self.threads = threads
         self.memoryLimit = memoryLimit

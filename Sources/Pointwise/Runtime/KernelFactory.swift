@@ -55,17 +55,33 @@ struct KernelFactory {
                                             strides: a.strides, dilations: a.dilations, pads: a.pads, autoPad: a.autoPad, what: "Conv '\(node.name)'")
             let geometry = try ConvolutionGeometry(inChannels: input.shape[1], outChannels: weightShape[0], kernel: window.kernel,
                                                    stride: window.stride, padding: window.padding, dilation: window.dilation, groups: a.group)
-            if options.kernelPath == .lowered, let weight, runtimeBias == nil, WinogradKernel.applies(to: geometry),
-               let tile = WinogradKernel.tile(for: options.convolutionAlgorithm, geometry: geometry, output: y.shape) {
-                return WinogradKernel(tile: tile, weight: weight, bias: constant(node.input(2)), padding: geometry.padding,
-                                      activation: a.activation, input: input, output: y, residual: a.hasResidual ? try x(3) : nil,
-                                      gemmKernel: options.gemmKernel, threads: options.threads ?? ThreadPool.size)
+            let residual = a.hasResidual ? try x(3) : nil
+            let bias = constant(node.input(2))
+            let threads = options.threads ?? ThreadPool.size
+            let winogradApplies = options.kernelPath == .lowered && weight != nil && runtimeBias == nil && WinogradKernel.applies(to: geometry)
+            func make(_ choice: ConvolutionChoice?, note: String? = nil) -> any Kernel {
+                if let weight, let tile = choice.map(\.winogradTile) ?? (winogradApplies ? WinogradKernel.tile(for: options.convolutionAlgorithm, geometry: geometry, output: y.shape) : nil), tile > 0 {
+                    return WinogradKernel(tile: tile, weight: weight, bias: bias, padding: geometry.padding, activation: a.activation,
+                                          input: input, output: y, residual: residual, gemmKernel: choice?.gemm ?? options.gemmKernel,
+                                          note: note, threads: threads)
+                }
+                return ConvolutionKernel(geometry: geometry, weight: weight, bias: bias, activation: a.activation,
+                                         input: input, output: y, residual: residual,
+                                         runtimeWeight: runtimeWeight, runtimeBias: runtimeBias, path: options.kernelPath,
+                                         gemmKernel: choice?.gemm ?? options.gemmKernel, note: note,
+                                         workspaceLimit: max(options.workspaceLimit / MemoryLayout<Float>.stride, 1), threads: threads)
             }
-            return ConvolutionKernel(geometry: geometry, weight: weight, bias: constant(node.input(2)), activation: a.activation,
-                                     input: input, output: y, residual: a.hasResidual ? try x(3) : nil,
-                                     runtimeWeight: runtimeWeight, runtimeBias: runtimeBias, path: options.kernelPath,
-                                     gemmKernel: options.gemmKernel, workspaceLimit: max(options.workspaceLimit / MemoryLayout<Float>.stride, 1),
-                                     threads: options.threads ?? ThreadPool.size)
+            let isDepthwise = geometry.groups > 1 && geometry.groups == geometry.inChannels && geometry.groups == geometry.outChannels
+            let packable = options.kernelPath == .lowered && weight != nil && geometry.groups == 1 && !isDepthwise && KernelISA.best != .portable
+            let planner = ConvolutionPlanner(options: options, threads: threads)
+            let candidates = isDepthwise ? [] : planner.candidates(geometry: geometry, output: y.shape, winogradApplies: winogradApplies, packable: packable)
+            if candidates.count > 1,
+               let (choice, note) = planner.choose(key: planner.key(geometry: geometry, input: input, output: y, residual: residual != nil, activation: a.activation),
+                                                   candidates: candidates, operands: [input, y] + (residual.map { [$0] } ?? []),
+                                                   make: { make($0) }) {
+                return make(choice, note: note)
+            }
+            return make(nil)
 
         case .gemm(let a):
             let bConstant = constant(node.input(1))

@@ -81,12 +81,16 @@ static void gemm_packed_portable(size_t m, size_t n, size_t k, const float *a, s
 
 PW_AVX2 PW_INLINE void gemm_tile_avx2(const size_t mr, const size_t nv, size_t kc, const float *a, size_t lda,
                                       const float *b, float *c, size_t ldc, const float *init, size_t ldi,
-                                      int last, const float *bias, __m256i k0, __m256i k1, pw_activation act) {
+                                      int last, const float *bias, __m256i k0, __m256i k1, int full, pw_activation act) {
+    // vmaskmovps stores are slow on AMD (microcoded): whole vectors use plain loads and stores,
+    // masks only for the panel's last, partial vector (`full`: the tile's columns are all valid).
+#define LOAD_COLUMNS(p, j) (full ? _mm256_loadu_ps(p) : _mm256_maskload_ps((p), mask[j]))
+#define STORE_COLUMNS(p, j, v) do { if (full) _mm256_storeu_ps((p), (v)); else _mm256_maskstore_ps((p), mask[j], (v)); } while (0)
     __m256 acc[6][2];
     __m256i mask[2] = {k0, k1};
     for (size_t r = 0; r < mr; r++)
         for (size_t j = 0; j < nv; j++)
-            acc[r][j] = init ? _mm256_maskload_ps(init + r * ldi + 8 * j, mask[j]) : _mm256_setzero_ps();
+            acc[r][j] = init ? LOAD_COLUMNS(init + r * ldi + 8 * j, j) : _mm256_setzero_ps();
     for (size_t p = 0; p < kc; p++) {
         __m256 w0 = _mm256_loadu_ps(b + p * GEMM_PANEL), w1 = nv > 1 ? _mm256_loadu_ps(b + p * GEMM_PANEL + 8) : w0;
         for (size_t r = 0; r < mr; r++) {
@@ -98,23 +102,27 @@ PW_AVX2 PW_INLINE void gemm_tile_avx2(const size_t mr, const size_t nv, size_t k
     if (last) {
         __m256 va = _mm256_set1_ps(act.alpha), vb = _mm256_set1_ps(act.beta);
         for (size_t j = 0; j < nv; j++) {
-            __m256 bj = bias ? _mm256_maskload_ps(bias + 8 * j, mask[j]) : _mm256_setzero_ps();
+            __m256 bj = bias ? LOAD_COLUMNS(bias + 8 * j, j) : _mm256_setzero_ps();
             for (size_t r = 0; r < mr; r++)
-                _mm256_maskstore_ps(c + r * ldc + 8 * j, mask[j], pw_act8(_mm256_add_ps(acc[r][j], bj), act.kind, va, vb));
+                STORE_COLUMNS(c + r * ldc + 8 * j, j, pw_act8(_mm256_add_ps(acc[r][j], bj), act.kind, va, vb));
         }
     } else {
         for (size_t r = 0; r < mr; r++)
-            for (size_t j = 0; j < nv; j++) _mm256_maskstore_ps(c + r * ldc + 8 * j, mask[j], acc[r][j]);
+            for (size_t j = 0; j < nv; j++) STORE_COLUMNS(c + r * ldc + 8 * j, j, acc[r][j]);
     }
+#undef LOAD_COLUMNS
+#undef STORE_COLUMNS
 }
 
 #define GEMM_TILE_AVX2_CASE(MR) \
-    case MR: if (nv > 1) gemm_tile_avx2(MR, 2, kc, a, lda, b, c, ldc, init, ldi, last, bias, k0, k1, act); \
-             else gemm_tile_avx2(MR, 1, kc, a, lda, b, c, ldc, init, ldi, last, bias, k0, k1, act); break;
+    case MR: if (nv > 1) { if (full) gemm_tile_avx2(MR, 2, kc, a, lda, b, c, ldc, init, ldi, last, bias, k0, k1, 1, act); \
+                           else gemm_tile_avx2(MR, 2, kc, a, lda, b, c, ldc, init, ldi, last, bias, k0, k1, 0, act); } \
+             else if (full) gemm_tile_avx2(MR, 1, kc, a, lda, b, c, ldc, init, ldi, last, bias, k0, k1, 1, act); \
+             else gemm_tile_avx2(MR, 1, kc, a, lda, b, c, ldc, init, ldi, last, bias, k0, k1, 0, act); break;
 
 PW_AVX2 static void gemm_tile_avx2_any(size_t mr, size_t nv, size_t kc, const float *a, size_t lda, const float *b,
                                        float *c, size_t ldc, const float *init, size_t ldi, int last, const float *bias,
-                                       __m256i k0, __m256i k1, pw_activation act) {
+                                       __m256i k0, __m256i k1, int full, pw_activation act) {
     switch (mr) {
     GEMM_TILE_AVX2_CASE(6) GEMM_TILE_AVX2_CASE(5) GEMM_TILE_AVX2_CASE(4)
     GEMM_TILE_AVX2_CASE(3) GEMM_TILE_AVX2_CASE(2) GEMM_TILE_AVX2_CASE(1)
@@ -128,11 +136,14 @@ PW_AVX512 PW_INLINE void gemm_tile_avx512(const size_t mr, const size_t nv, size
                                           const float *b0, const float *b1, float *c, size_t ldc, const float *init,
                                           size_t ldi, int last, const float *bias, __mmask16 k0, __mmask16 k1,
                                           pw_activation act) {
+    // Plain loads and stores for whole vectors, masks only for the panel's last, partial one.
+#define LOAD_COLUMNS(p, j) (mask[j] == (__mmask16)0xFFFF ? _mm512_loadu_ps(p) : _mm512_maskz_loadu_ps(mask[j], (p)))
+#define STORE_COLUMNS(p, j, v) do { if (mask[j] == (__mmask16)0xFFFF) _mm512_storeu_ps((p), (v)); else _mm512_mask_storeu_ps((p), mask[j], (v)); } while (0)
     __m512 acc[12][2];
     __mmask16 mask[2] = {k0, k1};
     for (size_t r = 0; r < mr; r++)
         for (size_t j = 0; j < nv; j++)
-            acc[r][j] = init ? _mm512_maskz_loadu_ps(mask[j], init + r * ldi + 16 * j) : _mm512_setzero_ps();
+            acc[r][j] = init ? LOAD_COLUMNS(init + r * ldi + 16 * j, j) : _mm512_setzero_ps();
     for (size_t p = 0; p < kc; p++) {
         __m512 w0 = _mm512_loadu_ps(b0 + p * GEMM_PANEL), w1 = nv > 1 ? _mm512_loadu_ps(b1 + p * GEMM_PANEL) : w0;
         for (size_t r = 0; r < mr; r++) {
@@ -144,14 +155,16 @@ PW_AVX512 PW_INLINE void gemm_tile_avx512(const size_t mr, const size_t nv, size
     if (last) {
         __m512 va = _mm512_set1_ps(act.alpha), vb = _mm512_set1_ps(act.beta);
         for (size_t j = 0; j < nv; j++) {
-            __m512 bj = bias ? _mm512_maskz_loadu_ps(mask[j], bias + 16 * j) : _mm512_setzero_ps();
+            __m512 bj = bias ? LOAD_COLUMNS(bias + 16 * j, j) : _mm512_setzero_ps();
             for (size_t r = 0; r < mr; r++)
-                _mm512_mask_storeu_ps(c + r * ldc + 16 * j, mask[j], pw_act16(_mm512_add_ps(acc[r][j], bj), act.kind, va, vb));
+                STORE_COLUMNS(c + r * ldc + 16 * j, j, pw_act16(_mm512_add_ps(acc[r][j], bj), act.kind, va, vb));
         }
     } else {
         for (size_t r = 0; r < mr; r++)
-            for (size_t j = 0; j < nv; j++) _mm512_mask_storeu_ps(c + r * ldc + 16 * j, mask[j], acc[r][j]);
+            for (size_t j = 0; j < nv; j++) STORE_COLUMNS(c + r * ldc + 16 * j, j, acc[r][j]);
     }
+#undef LOAD_COLUMNS
+#undef STORE_COLUMNS
 }
 
 #define GEMM_TILE_AVX512_CASE(MR) \
@@ -229,7 +242,8 @@ PW_AVX512 static void gemm_packed_avx512(GEMM_PARAMETERS) {
 PW_AVX2 static void gemm_packed_avx2(GEMM_PARAMETERS) {
     GEMM_DRIVER(6, 1, column_end - j0 > 8 ? 2 : 1,
                 (void)b1; gemm_tile_avx2_any(rows, nv, kn, ai, lda, b0, ci, ldc, init, ldi, last, bj,
-                                             gemm_mask8(j0, column_end), gemm_mask8(j0 + 8, column_end), act))
+                                             gemm_mask8(j0, column_end), gemm_mask8(j0 + 8, column_end),
+                                             column_end - j0 >= 8 * nv, act))
 }
 
 #endif  // PW_X86

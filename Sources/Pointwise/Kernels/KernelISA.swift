@@ -1,4 +1,5 @@
 import CKernels
+import Foundation
 
 /// The instruction set the C kernels run with: the widest this CPU and
 /// OS support. `CKernels` holds each kernel compiled for AVX-512, AVX2 + FMA and portable C;
@@ -9,14 +10,22 @@ public enum KernelISA: Int, Sendable, CaseIterable, CustomStringConvertible {
     case avx2 = 1
     case avx512 = 2
 
-    /// The widest ISA the CPU supports.
+    /// The widest ISA the CPU supports, or narrower if the environment asks: `POINTWISE_ISA=avx2`
+    /// (or `portable`) runs an AVX-512 machine's kernels as an AVX2-only machine would (with
+    /// `OPENBLAS_CORETYPE=Haswell` for OpenBLAS's). An unknown value is reported and ignored.
     public static let best: KernelISA = {
         #if arch(x86_64)
         let features = CPUFeatures.current
-        return features.hasAVX512 ? .avx512 : features.hasAVX2 ? .avx2 : .portable
+        let hardware: KernelISA = features.hasAVX512 ? .avx512 : features.hasAVX2 ? .avx2 : .portable
         #else
-        return .portable
+        let hardware = KernelISA.portable
         #endif
+        guard let requested = ProcessInfo.processInfo.environment["POINTWISE_ISA"] else { return hardware }
+        guard let isa = ["portable": KernelISA.portable, "avx2": .avx2, "avx512": .avx512][requested.lowercased()] else {
+            FileHandle.standardError.write(Data("POINTWISE_ISA=\(requested) ignored: expected portable, avx2 or avx512\n".utf8))
+            return hardware
+        }
+        return isa.rawValue <= hardware.rawValue ? isa : hardware
     }()
 
     @TaskLocal static var override: KernelISA?

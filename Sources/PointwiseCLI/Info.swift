@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import Pointwise
 
 /// `pointwise info`: what BLAS runs, with which kernels, on how many threads.
@@ -24,5 +25,8 @@ struct Info: ParsableCommand {
         print("Threads:        \(blas.threadCount) (Pointwise splits each layer; OpenBLAS runs \(blas.openBLASThreadCount) thread inside each part)")
         print("CPU features:   \(blas.cpuFeatures.simdSummary.joined(separator: " "))")
         print("AVX2+FMA: \(blas.cpuFeatures.hasAVX2 ? "yes" : "no"), AVX-512: \(blas.cpuFeatures.hasAVX512 ? "yes" : "no")")
+        let requested = ProcessInfo.processInfo.environment["POINTWISE_ISA"].map { " (POINTWISE_ISA=\($0))" } ?? ""
+        print("Kernel ISA:     \(KernelISA.best)\(requested)")
+        print("CPU model:      \(CPUFeatures.modelName)")
     }
 }

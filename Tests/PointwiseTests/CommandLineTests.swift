@@ -1,4 +1,5 @@
 import Foundation
+import Pointwise
 import Testing
 
 /// Runs the `pointwise` executable built next to this test bundle.
@@ -17,6 +18,7 @@ func runPointwise(_ arguments: [String], environment: [String: String] = [:]) th
     process.arguments = arguments
     var env = ProcessInfo.processInfo.environment
     env.removeValue(forKey: "OPENBLAS_CORETYPE")
+    env.removeValue(forKey: "POINTWISE_ISA")
     env.merge(environment) { $1 }
     process.environment = env
     let pipe = Pipe()
@@ -68,6 +70,30 @@ struct CommandLineTests {
         let output = try runPointwise(["info"], environment: ["OPENBLAS_CORETYPE": "Prescott"])
         #expect(field("BLAS core", in: output) == "Prescott", "\(output)")
         #expect(output.contains("set by the user"), "\(output)")
+    }
+
+    @Test("info: POINTWISE_ISA narrows the kernels' ISA; an unknown value is reported and ignored")
+    func kernelISAOverride() throws {
+        let output = try runPointwise(["info"], environment: ["POINTWISE_ISA": "portable"])
+        #expect(field("Kernel ISA", in: output) == "portable C (POINTWISE_ISA=portable)", "\(output)")
+        let bogus = try runPointwise(["info"], environment: ["POINTWISE_ISA": "avx1024"])
+        #expect(bogus.contains("POINTWISE_ISA=avx1024 ignored: expected portable, avx2 or avx512"), "\(bogus)")
+        #expect(field("Kernel ISA", in: bogus) == "\(KernelISA.best) (POINTWISE_ISA=avx1024)", "\(bogus)")
+    }
+
+    @Test("run --plan measure --wisdom: writes wisdom, a second run plans from it; bad --plan refused")
+    func planAndWisdom() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("pointwise-cli-wisdom-\(UUID())")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let wisdom = directory.appendingPathComponent("wisdom.json").path
+        let measured = try runPointwise(["summary", "resnet50", "--plan", "measure", "--wisdom", wisdom])
+        #expect(measured.contains("measured: "), "\(measured)")
+        #expect(measured.contains("wisdom: ") && FileManager.default.fileExists(atPath: wisdom), "\(measured)")
+        let reused = try runPointwise(["summary", "resnet50", "--wisdom", wisdom])
+        #expect(reused.contains("wisdom: ") && !reused.contains("measured: "), "\(reused)")
+        let refused = try runPointwise(["summary", "resnet50", "--plan", "fftw"])
+        #expect(refused.contains("--plan must be estimate or measure, got 'fftw'"), "\(refused)")
     }
 
     @Test("demo: prints the lowered GEMM and agrees with the naive loop")

@@ -104,7 +104,10 @@ final class ConvolutionKernel: Kernel, ParallelWork {
             let rowLength = g.reductionPerGroup * g.groups
             let parts = max(1, min(threads, rows / 16, rows * g.reductionPerGroup * g.outChannelsPerGroup * g.groups / 1_000_000))
             let rowsPerPart = (rows + parts - 1) / parts
-            tileRows = max(1, min(rowsPerPart, workspaceLimit / parts / rowLength))
+            // The packed GEMM reads the tile right after im2col writes it: tiles of ≤ 512 KiB stay
+            // in L2 between the two (OpenBLAS repacks per call, so it gets the largest tiles).
+            let l2Rows = self.gemmKernel == .packed ? max(96, (128 << 10) / rowLength) : Int.max
+            tileRows = max(1, min(rowsPerPart, l2Rows, workspaceLimit / parts / rowLength))
             workspaceParts = parts
             workspaceBytes = (packedFloats + parts * tileRows * rowLength) * MemoryLayout<Float>.stride
         } else {

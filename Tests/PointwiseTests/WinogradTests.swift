@@ -142,4 +142,29 @@ struct WinogradTests {
         let inputs = try randomInputs(graph, shapes: ["x": [1, 16, 20, 20]])
         #expect(try session.run(inputs) == session.run(inputs))
     }
+
+    @Test("few tiles on two threads: the output channels are split (each part its share of the weights); same bits as one thread")
+    func channelSplit() throws {
+        // A 7×7 map: 16 tiles of F(2,3), 128 output channels, enough MACs for two parts; with a
+        // residual and a 1x1 on the same map (M = 49: the packed 1x1 splits its columns too).
+        let b = GraphBuilder(name: "few tiles")
+        let x = b.input("x", shape: [.symbolic("N"), 64, 7, 7])
+        let c = try b.conv(x, weight: weights([128, 64, 3, 3], seed: 1, scale: 0.05), bias: weights([128], seed: 2), padding: 1, name: "c")
+        let p = try b.conv(x, weight: weights([128, 64, 1, 1], seed: 3, scale: 0.1), bias: weights([128], seed: 4), name: "p")
+        b.output(b.relu(b.add(c, p, name: "add"), name: "r"))
+        let graph = try b.build()
+        ensureTwoThreads()
+        let plan = try InferenceSession(graph).plan(inputShapes: [[1, 64, 7, 7]])
+        let winograd = try #require(plan.steps.compactMap { $0.kernel as? WinogradKernel }.first)
+        #expect(winograd.m == 2 && winograd.tiles == 16 && winograd.workspaceParts == min(2, ThreadPool.size))
+        let inputs = try randomInputs(graph, shapes: ["x": [1, 64, 7, 7]])
+        var results: [[String: TensorValue]] = []
+        for threads in [1, 2] {
+            let error = try BLASRuntime.shared.withThreadLimit(threads) { try engineError(graph, inputs, options: CompileOptions(threads: 2)) }
+            #expect(error <= Self.tolerance[2]! * 3, "\(threads) threads: \(error)")
+            results.append(try BLASRuntime.shared.withThreadLimit(threads) { try InferenceSession(graph, options: CompileOptions(threads: 2)).run(inputs) })
+        }
+        // Splitting channels or tiles changes no sum's order: the bits match.
+        #expect(results[0] == results[1])
+    }
 }

@@ -204,7 +204,11 @@ final class ConvolutionKernel: Kernel, ParallelWork {
             // Split the rows across threads; with too few rows (7x7 maps), split the columns.
             parts = ThreadPool.parts(rows: rows, macs: macs)
             let columnParts = g.groups == 1 ? ThreadPool.parts(rows: g.outChannels, macs: macs, minimumRows: 32) : 1
-            if parts == 1 && columnParts > 1 { (split, parts) = (.columns, columnParts) }
+            // With few rows (7x7 maps) each part of a row split would read all the weights (up to
+            // 4 MiB): the packed GEMM splits the columns instead, each part reading its half.
+            if columnParts > 1 && (parts == 1 || (gemmKernel == .packed && rows < 128 && columnParts >= parts)) {
+                (split, parts) = (.columns, columnParts)
+            }
         case .depthwise:
             // Depthwise does ~9 MACs per output value: count its work as 4x (memory-bound).
             split = .outputRows

@@ -102,18 +102,29 @@ final class WinogradKernel: Kernel, ParallelWork {
         let residual: UnsafePointer<Float>?
         let workspace: UnsafeMutablePointer<Float>
         let isa: KernelISA
+        /// Each part takes a block of output channels (all tiles) instead of a block of tiles.
+        let splitsChannels: Bool
     }
 
     func run(_ frame: Frame) {
-        let parts = max(1, min(workspaceParts, ThreadPool.parts(rows: tiles, macs: gemmMACs, minimumRows: 4)))
+        var parts = max(1, min(workspaceParts, ThreadPool.parts(rows: tiles, macs: gemmMACs, minimumRows: 4)))
+        // Few tiles (7×7 and 14×14 maps at batch 1): with tiles split, every part would multiply its
+        // few rows by all α² transformed weight matrices (up to 16 MiB); split the output channels
+        // instead, each part reading its share of the weights (and transforming the few tiles itself).
+        let channelParts = min(workspaceParts, ThreadPool.parts(rows: outChannels, macs: gemmMACs, minimumRows: 32))
+        let splitsChannels = tiles < 64 && channelParts > 1
+        if splitsChannels { parts = channelParts }
         var job = Job(x: frame.float(input), y: frame.float(output), residual: residual.map { UnsafePointer(frame.float($0)) },
-                      workspace: frame.floatWorkspace(), isa: frame.isa)
+                      workspace: frame.floatWorkspace(), isa: frame.isa, splitsChannels: splitsChannels)
         withUnsafePointer(to: &job) { ThreadPool.run(parts: parts, self, context: UnsafeRawPointer($0)) }
     }
 
     func runPart(_ part: Int, of parts: Int, context: UnsafeRawPointer) {
         let job = context.assumingMemoryBound(to: Job.self).pointee
-        let range = ThreadPool.range(part, of: parts, count: tiles)
+        let range = job.splitsChannels ? 0..<tiles : ThreadPool.range(part, of: parts, count: tiles)
+        let columns = job.splitsChannels ? ThreadPool.range(part, of: parts, count: outChannels, alignment: 16) : 0..<outChannels
+        guard !range.isEmpty, !columns.isEmpty else { return }
+        let c0 = columns.lowerBound
         // This part's workspace: V (α² × block × Cin), then M (α² × block × Cout). With fewer parts
         // than planned, a part may use the slices of the parts that do not run (larger blocks).
         let available = partFloats * (workspaceParts / parts)
@@ -133,15 +144,17 @@ final class WinogradKernel: Kernel, ParallelWork {
                 let (a, u, c) = (v + xi * block * inChannels, transformedWeights.pointer + xi * transformedStride, mm + xi * block * outChannels)
                 if gemmKernel == .packed {
                     PackedGEMM.multiply(m: count, n: outChannels, k: inChannels, a: a, lda: inChannels, packed: u,
-                                        columns: 0..<outChannels, c: c, ldc: outChannels, bias: nil, residual: nil, ldr: 0,
+                                        columns: columns, c: c, ldc: outChannels, bias: nil, residual: nil, ldr: 0,
                                         activation: .identity, isa: job.isa)
                 } else {
-                    GEMM.sgemm(m: count, n: outChannels, k: inChannels, a: a, lda: inChannels, b: u, ldb: outChannels, c: c, ldc: outChannels)
+                    GEMM.sgemm(m: count, n: columns.count, k: inChannels, a: a, lda: inChannels, b: u + c0, ldb: outChannels,
+                               c: c + c0, ldc: outChannels)
                 }
             }
-            pw_winograd_output_transform(job.isa.kernelValue, Int32(m), mm, block * outChannels, outChannels, outChannels,
-                                         tilesHigh, tilesWide, outputHeight, outputWidth, start, end, bias.pointer,
-                                         job.residual, residualStride, activation.kernelValue, job.y, ldy)
+            // This part's channels of M (rows ldm = Cout apart) into its channels of the output.
+            pw_winograd_output_transform(job.isa.kernelValue, Int32(m), mm + c0, block * outChannels, outChannels, columns.count,
+                                         tilesHigh, tilesWide, outputHeight, outputWidth, start, end, bias.pointer.map { $0 + c0 },
+                                         job.residual.map { $0 + c0 }, residualStride, activation.kernelValue, job.y + c0, ldy)
         }
     }
 

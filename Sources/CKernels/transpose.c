@@ -45,11 +45,37 @@ static void transpose_tile(const float *x, size_t ldx, float *y, size_t ldy, siz
     }
 }
 
+// Up to 4 source rows (an image's 1–4 channel planes, NCHW → NHWC): one pass over the columns, each
+// destination row written whole. With dense destination rows (ldy = rows, a constant here) the
+// compiler vectorises the interleaving; the tiled path would spend its time on 32-column tiles of
+// 3 rows.
+#define PW_INTERLEAVE(R) \
+    for (size_t c = 0; c < columns; c++) \
+        for (size_t r = 0; r < (R); r++) y[c * (R) + r] = x[r * ldx + c];
+
+static void transpose_few_rows(const float *x, size_t ldx, float *y, size_t ldy, size_t rows, size_t columns) {
+    if (ldy == rows) {
+        switch (rows) {
+        case 1: PW_INTERLEAVE(1) return;
+        case 2: PW_INTERLEAVE(2) return;
+        case 3: PW_INTERLEAVE(3) return;
+        case 4: PW_INTERLEAVE(4) return;
+        default: break;
+        }
+    }
+    for (size_t c = 0; c < columns; c++)
+        for (size_t r = 0; r < rows; r++) y[c * ldy + r] = x[r * ldx + c];
+}
+
 void pw_transpose(size_t count, size_t rows, size_t columns, const float *x, size_t ldx, size_t x_matrix_stride,
                   float *y, size_t ldy, size_t y_matrix_stride) {
     for (size_t i = 0; i < count; i++) {
         const float *xi = x + i * x_matrix_stride;
         float *yi = y + i * y_matrix_stride;
+        if (rows <= 4) {
+            transpose_few_rows(xi, ldx, yi, ldy, rows, columns);
+            continue;
+        }
         for (size_t r0 = 0; r0 < rows; r0 += PW_TRANSPOSE_TILE) {
             size_t r1 = pw_min(r0 + PW_TRANSPOSE_TILE, rows);
             for (size_t c0 = 0; c0 < columns; c0 += PW_TRANSPOSE_TILE)

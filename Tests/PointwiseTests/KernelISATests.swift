@@ -1,3 +1,4 @@
+import CKernels
 import Testing
 @testable import Pointwise
 
@@ -96,5 +97,27 @@ struct KernelISATests {
         }
         #expect(try KernelISA.with(.portable) { KernelISA.current } == .portable)
         #expect(KernelISA.current == KernelISA.best)
+    }
+
+    @Test("transpose (NCHW ↔ NHWC per image): 1–6 rows (the few-rows interleave and the tiled path), dense and strided destinations")
+    func transpose() {
+        for rows in 1...6 {
+            for columns in [1, 7, 33, 70] {
+                for extra in [0, 3] {
+                    let (ldx, ldy) = (columns + 2, rows + extra)
+                    let x = (0..<(rows * ldx)).map { Float($0) * 0.5 - 7 }
+                    var y = [Float](repeating: -1, count: columns * ldy)
+                    x.withUnsafeBufferPointer { xp in
+                        y.withUnsafeMutableBufferPointer { pw_transpose(1, rows, columns, xp.baseAddress!, ldx, 0, $0.baseAddress!, ldy, 0) }
+                    }
+                    for c in 0..<columns {
+                        for r in 0..<ldy {
+                            let expected: Float = r < rows ? x[r * ldx + c] : -1
+                            #expect(y[c * ldy + r] == expected, "rows \(rows) columns \(columns) ldy \(ldy): y[\(c), \(r)]")
+                        }
+                    }
+                }
+            }
+        }
     }
 }

@@ -52,6 +52,13 @@ struct ConvolutionGeometry: Sendable, Equatable {
     /// PyTorch weight shape: [Cout, Cin/groups, KH, KW].
     var weightShape: [Int] { [outChannels, inChannelsPerGroup, kernel.height, kernel.width] }
 
+    /// How the convolution maps onto GEMM (see `ConvolutionKernel`).
+    var lowering: ConvolutionLowering {
+        if groups > 1 && groups == inChannels && groups == outChannels { return .depthwise }
+        if kernel == 1 && padding.isZero { return stride == 1 ? .pointwise : .stridedPointwise }
+        return .im2col
+    }
+
     init(inChannels: Int, outChannels: Int, kernel: Size2D, stride: Size2D,
          padding: Padding2D, dilation: Size2D, groups: Int) throws {
         func require(_ name: String, _ value: Int, atLeast minimum: Int) throws {

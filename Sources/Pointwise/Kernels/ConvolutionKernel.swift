@@ -71,19 +71,13 @@ final class ConvolutionKernel: Kernel, ParallelWork {
         (outputHeight, outputWidth) = (output.nhwc.h, output.nhwc.w)
         rows = batch * outputHeight * outputWidth
         let g = geometry
-        if g.groups > 1 && g.groups == g.inChannels && g.groups == g.outChannels {
-            kernelLowering = .depthwise
-        } else if g.kernel == 1 && g.padding.isZero {
-            kernelLowering = g.stride == 1 ? .pointwise : .stridedPointwise
-        } else {
-            kernelLowering = .im2col
-        }
+        kernelLowering = g.lowering
         self.runtimeWeight = runtimeWeight
         self.runtimeBias = runtimeBias
         self.note = note
-        let canPack = path == .lowered && kernelLowering != .depthwise && g.groups == 1 && weight != nil
-        let m = batch * outputHeight * outputWidth
-        self.gemmKernel = canPack ? gemmKernel ?? Self.preferredGEMMKernel(m: m, k: g.reductionPerGroup, n: g.outChannels) : .openBLAS
+        // Ungrouped (so not depthwise) with constant weights: packed once, here.
+        let canPack = path == .lowered && g.groups == 1 && weight != nil
+        self.gemmKernel = canPack ? gemmKernel ?? Self.preferredGEMMKernel(m: rows, k: g.reductionPerGroup, n: g.outChannels) : .openBLAS
         if let weight {
             if self.gemmKernel == .packed {
                 let matrix = Self.pack(weight.scalars, g)

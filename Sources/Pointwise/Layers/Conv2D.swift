@@ -99,11 +99,7 @@ public final class Conv2D: Layer {
     public var parameterCount: Int { weight.count + (bias?.count ?? 0) + (batchNorm.map { 2 * $0.channels } ?? 0) }
 
     /// How this convolution lowers.
-    public var lowering: Lowering {
-        if groups > 1 && groups == inChannels && groups == outChannels { return .depthwise }
-        if kernel == 1 && padding.isZero { return stride == 1 ? .pointwise : .stridedPointwise }
-        return .im2col
-    }
+    public var lowering: Lowering { geometry.lowering }
 
     /// The GEMMs a call on this NHWC input shape makes.
     public func loweredGEMM(forInput shape: [Int]) throws -> LoweredGEMM {

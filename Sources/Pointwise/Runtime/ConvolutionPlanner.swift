@@ -104,9 +104,9 @@ enum KernelTimer {
         kernel.run(frame)
         var best = Double.infinity, total = 0.0, runs = 0
         while runs < 3 || (total < 0.002 && runs < 50) {
-            let start = DispatchTime.now().uptimeNanoseconds
+            let start = ExecutionPlan.now()
             kernel.run(frame)
-            let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+            let seconds = ExecutionPlan.now() - start
             best = min(best, seconds)
             total += seconds
             runs += 1

@@ -71,10 +71,10 @@ struct KernelFactory {
                                          gemmKernel: choice?.gemm ?? options.gemmKernel, note: note,
                                          workspaceLimit: max(options.workspaceLimit / MemoryLayout<Float>.stride, 1), threads: threads)
             }
-            let isDepthwise = geometry.groups > 1 && geometry.groups == geometry.inChannels && geometry.groups == geometry.outChannels
-            let packable = options.kernelPath == .lowered && weight != nil && geometry.groups == 1 && !isDepthwise && KernelISA.best != .portable
+            // Depthwise and other grouped layers have one candidate (OpenBLAS, no Winograd): nothing to measure.
+            let packable = options.kernelPath == .lowered && weight != nil && geometry.groups == 1 && KernelISA.best != .portable
             let planner = ConvolutionPlanner(options: options, threads: threads)
-            let candidates = isDepthwise ? [] : planner.candidates(geometry: geometry, output: y.shape, winogradApplies: winogradApplies, packable: packable)
+            let candidates = planner.candidates(geometry: geometry, output: y.shape, winogradApplies: winogradApplies, packable: packable)
             if candidates.count > 1,
                let (choice, note) = planner.choose(key: planner.key(geometry: geometry, input: input, output: y, residual: residual != nil, activation: a.activation),
                                                    candidates: candidates, operands: [input, y] + (residual.map { [$0] } ?? []),

@@ -14,23 +14,32 @@
     x, batch, height, width, channels, w, kernel_h, kernel_w, stride_h, stride_w, pad_top, pad_left, \
     dilation_h, dilation_w, bias, a, y, out_h, out_w, ldy, accumulate, row_begin, row_end
 
-// For output rows r = n·out_h + oh in [row_begin, row_end) and columns ow: the body sees `out` (the
-// output pixel), `origin` (image n), the taps inside the input, kernel rows [kh0, kh1) and columns
-// [kw0, kw1), and the window origin (ih0, iw0), which may be negative.
-#define DEPTHWISE_PIXEL_LOOP(...) \
+// What both pixel loops below share. DEPTHWISE_START: dilations (0 counts as 1). DEPTHWISE_ROW_START,
+// for output row r = n·out_h + oh: `origin` (image n), kernel rows [kh0, kh1) inside the input, the
+// window's top ih0 (may be negative). DEPTHWISE_PIXEL_START, for column ow: kernel columns [kw0, kw1)
+// inside the input, the window's left iw0 (may be negative), `out` (the output pixel).
+#define DEPTHWISE_START \
     (void)batch; \
-    size_t dh = dilation_h ? dilation_h : 1, dw = dilation_w ? dilation_w : 1; \
+    size_t dh = dilation_h ? dilation_h : 1, dw = dilation_w ? dilation_w : 1;
+#define DEPTHWISE_ROW_START \
+    size_t n = r / out_h, oh = r % out_h; \
+    size_t kh0, kh1; \
+    pw_tap_range(oh, stride_h, pad_top, dh, kernel_h, height, &kh0, &kh1); \
+    ptrdiff_t ih0 = (ptrdiff_t)(oh * stride_h) - (ptrdiff_t)pad_top; \
+    const float *origin = x + n * height * width * channels;
+#define DEPTHWISE_PIXEL_START \
+    size_t kw0, kw1; \
+    pw_tap_range(ow, stride_w, pad_left, dw, kernel_w, width, &kw0, &kw1); \
+    ptrdiff_t iw0 = (ptrdiff_t)(ow * stride_w) - (ptrdiff_t)pad_left; \
+    float *out = y + (r * out_w + ow) * ldy;
+
+// Rows [row_begin, row_end), every pixel through the body (the portable kernel).
+#define DEPTHWISE_PIXEL_LOOP(...) \
+    DEPTHWISE_START \
     for (size_t r = row_begin; r < row_end; r++) { \
-        size_t n = r / out_h, oh = r % out_h; \
-        size_t kh0, kh1; \
-        pw_tap_range(oh, stride_h, pad_top, dh, kernel_h, height, &kh0, &kh1); \
-        ptrdiff_t ih0 = (ptrdiff_t)(oh * stride_h) - (ptrdiff_t)pad_top; \
-        const float *origin = x + n * height * width * channels; \
+        DEPTHWISE_ROW_START \
         for (size_t ow = 0; ow < out_w; ow++) { \
-            size_t kw0, kw1; \
-            pw_tap_range(ow, stride_w, pad_left, dw, kernel_w, width, &kw0, &kw1); \
-            ptrdiff_t iw0 = (ptrdiff_t)(ow * stride_w) - (ptrdiff_t)pad_left; \
-            float *out = y + (r * out_w + ow) * ldy; \
+            DEPTHWISE_PIXEL_START \
             __VA_ARGS__ \
         } \
     }
@@ -48,20 +57,15 @@ PW_INLINE void depthwise_interior(size_t out_w, size_t width, size_t stride_w, s
     *hi = h;
 }
 
-// Rows [row_begin, row_end): border pixels one at a time (BORDER, with the per-pixel variables of
-// DEPTHWISE_PIXEL_LOOP), interior pixels four at a time (RUN4, with `ow` the first of the four and
-// `iw0` its window origin) and the interior's last < 4 pixels one at a time.
+// Rows [row_begin, row_end): border pixels one at a time (BORDER, with DEPTHWISE_PIXEL_START's
+// variables), interior pixels four at a time (RUN4, with `ow` the first of the four and `iw0` its
+// window's left) and the interior's last < 4 pixels one at a time.
 #define DEPTHWISE_BANDED_LOOP(BORDER, RUN4) \
-    (void)batch; \
-    size_t dh = dilation_h ? dilation_h : 1, dw = dilation_w ? dilation_w : 1; \
+    DEPTHWISE_START \
     size_t ow_lo, ow_hi; \
     depthwise_interior(out_w, width, stride_w, pad_left, dw, kernel_w, &ow_lo, &ow_hi); \
     for (size_t r = row_begin; r < row_end; r++) { \
-        size_t n = r / out_h, oh = r % out_h; \
-        size_t kh0, kh1; \
-        pw_tap_range(oh, stride_h, pad_top, dh, kernel_h, height, &kh0, &kh1); \
-        ptrdiff_t ih0 = (ptrdiff_t)(oh * stride_h) - (ptrdiff_t)pad_top; \
-        const float *origin = x + n * height * width * channels; \
+        DEPTHWISE_ROW_START \
         size_t ow = 0; \
         for (;;) { \
             if (ow == ow_lo) { \
@@ -72,10 +76,7 @@ PW_INLINE void depthwise_interior(size_t out_w, size_t width, size_t stride_w, s
                 } \
             } \
             if (ow >= out_w) break; \
-            size_t kw0, kw1; \
-            pw_tap_range(ow, stride_w, pad_left, dw, kernel_w, width, &kw0, &kw1); \
-            ptrdiff_t iw0 = (ptrdiff_t)(ow * stride_w) - (ptrdiff_t)pad_left; \
-            float *out = y + (r * out_w + ow) * ldy; \
+            DEPTHWISE_PIXEL_START \
             BORDER \
             ow++; \
         } \

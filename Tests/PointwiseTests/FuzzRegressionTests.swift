@@ -257,4 +257,20 @@ struct FuzzRegressionTests {
         let y = try InferenceSession(b.build()).run(["x": .float32(Tensor(zeros: [2, 4, 3, 3]))]).values.first!
         #expect(y.shape == [2, 0, 3, 3])
     }
+
+    @Test("Slice with a step near ±2⁶³ counts its elements without overflow (was a trap, found by FuzzONNX in CI)")
+    func sliceHugeStep() throws {
+        let ranges = { (start: Int, end: Int, step: Int) throws -> ShapeInference.SliceRange in
+            try ShapeInference.sliceRanges(SliceAttributes(starts: [start], ends: [end], axes: [0]),
+                                           data: [nil, nil, nil, nil, .int64(Int64Tensor([Int64(step)]))],
+                                           present: { $0 == 4 }, shape: [10])[0]
+        }
+        #expect(try ranges(9, -20, -(1 << 62)) == ShapeInference.SliceRange(start: 9, step: -(1 << 62), count: 1))
+        #expect(try ranges(0, 10, Int.max) == ShapeInference.SliceRange(start: 0, step: Int.max, count: 1))
+        #expect(try ranges(-1, Int.min, -Int.max) == ShapeInference.SliceRange(start: 9, step: -Int.max, count: 1))
+        // Ordinary steps keep ONNX's counts: 10 elements by 3 → 4, backwards by 4 from 9 → 9, 5, 1.
+        #expect(try ranges(0, 10, 3).count == 4)
+        #expect(try ranges(9, -11, -4).count == 3)
+        #expect(try ranges(5, 5, 1).count == 0)
+    }
 }

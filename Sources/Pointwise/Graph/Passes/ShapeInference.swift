@@ -462,14 +462,16 @@ public struct ShapeInference: GraphPass {
             guard step != 0, step != Int.min else { throw PointwiseError.invalidArgument(name: "Slice step", value: "\(step)", requirement: "non-zero, above Int64.min") }
             var start = starts[i] < 0 ? starts[i] + size : starts[i]
             var end = ends[i] < 0 ? ends[i] + size : ends[i]
+            // ⌈distance / |step|⌉ as (distance − 1) / |step| + 1: distance ≤ size, so no step (up to
+            // ±(2⁶³ − 1)) can overflow it, as distance + |step| − 1 did.
             if step > 0 {
                 start = min(max(start, 0), size)
                 end = min(max(end, 0), size)
-                ranges[axis] = SliceRange(start: start, step: step, count: end > start ? (end - start + step - 1) / step : 0)
+                ranges[axis] = SliceRange(start: start, step: step, count: end > start ? (end - start - 1) / step + 1 : 0)
             } else {
                 start = min(max(start, -1), size - 1)
                 end = min(max(end, -1), size - 1)
-                ranges[axis] = SliceRange(start: start, step: step, count: start > end ? (start - end - step - 1) / -step : 0)
+                ranges[axis] = SliceRange(start: start, step: step, count: start > end ? (start - end - 1) / -step + 1 : 0)
             }
         }
         return ranges

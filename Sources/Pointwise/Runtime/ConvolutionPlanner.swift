@@ -86,7 +86,9 @@ enum KernelTimer {
         var seed: UInt32 = 12345
         for (slot, operand) in slots {
             let count = max(span(operand), 1)
-            let buffer = UnsafeMutablePointer<Float>.allocate(capacity: count)
+            // Aligned like the arena's slots, so the timing sees the loads the plan will run.
+            let buffer = UnsafeMutableRawPointer.allocate(byteCount: count * MemoryLayout<Float>.stride, alignment: MemoryPlan.alignment)
+                .bindMemory(to: Float.self, capacity: count)
             for i in 0..<count {  // uniform in [−1, 1): the values a network's activations take
                 seed = seed &* 1_664_525 &+ 1_013_904_223
                 buffer[i] = Float(seed >> 8) / Float(1 << 23) - 1

@@ -77,21 +77,32 @@ extension Kernel {
 
 /// An immutable, owned block of Float: packed weights, biases, constants. Allocated once when a
 /// plan is compiled; `pointer` is stable for its lifetime.
+///
+/// Aligned to a cache line: the packed GEMM loads its weight panels as 64-byte vectors, and
+/// malloc's 16-byte alignment made every one of them straddle two lines (49×1024×1024 on AMD
+/// EPYC, AVX-512: 0.93 → 1.04 ms).
 final class FloatBuffer: @unchecked Sendable {
+    static let alignment = 64
+
     let pointer: UnsafeMutablePointer<Float>
     let count: Int
 
     init(_ values: [Float]) {
         count = values.count
-        pointer = .allocate(capacity: max(count, 1))
+        pointer = Self.allocate(count)
         _ = UnsafeMutableBufferPointer(start: pointer, count: count).initialize(from: values)
     }
 
     /// `count` zeros.
     init(count: Int) {
         self.count = count
-        pointer = .allocate(capacity: max(count, 1))
+        pointer = Self.allocate(count)
         pointer.initialize(repeating: 0, count: max(count, 1))
+    }
+
+    private static func allocate(_ count: Int) -> UnsafeMutablePointer<Float> {
+        UnsafeMutableRawPointer.allocate(byteCount: max(count, 1) * MemoryLayout<Float>.stride, alignment: alignment)
+            .bindMemory(to: Float.self, capacity: max(count, 1))
     }
 
     var byteCount: Int { count * MemoryLayout<Float>.stride }

@@ -9,6 +9,9 @@
 // blocks); rows in chunks whose A block fits in L2; per chunk, each pair of panels (32 columns, the
 // B block ≤ 32 KiB stays in L1) against every 12-row tile (AVX-512: 12×32 accumulators in 24
 // registers) or 6-row tile (AVX2: 6×16 in 12). Portable C: one row × one panel at a time.
+//
+// The same tiles run the implicit-GEMM convolution (`pw_conv_implicit_packed`): A's row for an
+// output pixel is read as the kernel's segments of the (padded) input in place, never copied out.
 #include "isa.h"
 
 #define GEMM_PANEL 16
@@ -51,6 +54,14 @@ PW_INLINE size_t gemm_row_chunk(size_t kc, size_t columns, size_t mr) {
     return rows < mr ? mr : rows;
 }
 
+#define CONV_PARAMETERS \
+    size_t first, size_t rows, size_t rows_per_image, size_t width, size_t n, const float *a, size_t image_stride, \
+    size_t row_stride, size_t pixel_stride, const ptrdiff_t *offsets, size_t segments, size_t length, \
+    const float *packed, float *c, size_t ldc, const float *bias, const float *residual, size_t ldr, pw_activation act
+#define CONV_ARGUMENTS \
+    first, rows, rows_per_image, width, n, a, image_stride, row_stride, pixel_stride, offsets, segments, length, \
+    packed, c, ldc, bias, residual, ldr, act
+
 // MARK: Portable
 
 static void gemm_packed_portable(size_t m, size_t n, size_t k, const float *a, size_t lda, const float *packed,
@@ -75,11 +86,49 @@ static void gemm_packed_portable(size_t m, size_t n, size_t k, const float *a, s
     (void)n;
 }
 
+static void conv_implicit_portable(CONV_PARAMETERS) {
+    size_t k = segments * length;
+    for (size_t y = first; y < first + rows; y++) {
+        for (size_t x = 0; x < width; x++) {
+            const float *pixel = a + y / rows_per_image * image_stride + y % rows_per_image * row_stride + x * pixel_stride;
+            size_t index = y * width + x;
+            for (size_t j0 = 0; j0 < n; j0 += GEMM_PANEL) {
+                const float *panel = packed + j0 * k;
+                size_t count = pw_min(GEMM_PANEL, n - j0);
+                float acc[GEMM_PANEL];
+                for (size_t j = 0; j < GEMM_PANEL; j++) acc[j] = residual && j < count ? residual[index * ldr + j0 + j] : 0.0f;
+                for (size_t s = 0; s < segments; s++)
+                    for (size_t q = 0; q < length; q++) {
+                        float v = pixel[offsets[s] + (ptrdiff_t)q];
+                        for (size_t j = 0; j < GEMM_PANEL; j++) acc[j] += v * panel[(s * length + q) * GEMM_PANEL + j];
+                    }
+                float *out = c + index * ldc + j0;
+                for (size_t j = 0; j < count; j++) out[j] = acc[j] + (bias ? bias[j0 + j] : 0.0f);
+                pw_act_row_portable(out, count, act);
+            }
+        }
+    }
+}
+
 #if PW_X86
+
+/// A plain GEMM's A: one segment, at offset 0.
+static const ptrdiff_t gemm_one_segment[1] = {0};
+
+/// Asks for the lines of the tile's output before its arithmetic, so that when C is not in cache
+/// (a fresh activation buffer of megabytes), the reads for ownership overlap the FMAs instead of
+/// stalling the stores at the end (12544×16×96 with cold A and C: 0.77 → 0.60 ms on AMD EPYC,
+/// AVX-512; nothing measurable when C is cached). Not when the tile starts from C (a later K
+/// block): its loads have just brought the lines in.
+PW_INLINE void gemm_prefetch_tile(const float *c, size_t ldc, size_t rows, size_t columns) {
+    for (size_t r = 0; r < rows; r++)
+        for (size_t j = 0; j < columns; j += 16) _mm_prefetch((const char *)(c + r * ldc + j), _MM_HINT_T0);
+}
 
 // MARK: AVX2: 6 rows × 16 columns (one panel, two vectors of 8), or × 8 for a panel's last 8.
 
-PW_AVX2 PW_INLINE void gemm_tile_avx2(const size_t mr, const size_t nv, size_t kc, const float *a, size_t lda,
+PW_AVX2 PW_INLINE void gemm_tile_avx2(const size_t mr, const size_t nv, const ptrdiff_t *segments, size_t count,
+                                      size_t kc, const float *a, size_t lda,
                                       const float *b, float *c, size_t ldc, const float *init, size_t ldi,
                                       int last, const float *bias, __m256i k0, __m256i k1, int full, pw_activation act) {
     // vmaskmovps stores are slow on AMD (microcoded): whole vectors use plain loads and stores,
@@ -91,12 +140,16 @@ PW_AVX2 PW_INLINE void gemm_tile_avx2(const size_t mr, const size_t nv, size_t k
     for (size_t r = 0; r < mr; r++)
         for (size_t j = 0; j < nv; j++)
             acc[r][j] = init ? LOAD_COLUMNS(init + r * ldi + 8 * j, j) : _mm256_setzero_ps();
-    for (size_t p = 0; p < kc; p++) {
-        __m256 w0 = _mm256_loadu_ps(b + p * GEMM_PANEL), w1 = nv > 1 ? _mm256_loadu_ps(b + p * GEMM_PANEL + 8) : w0;
-        for (size_t r = 0; r < mr; r++) {
-            __m256 x = _mm256_broadcast_ss(a + r * lda + p);
-            acc[r][0] = _mm256_fmadd_ps(x, w0, acc[r][0]);
-            if (nv > 1) acc[r][1] = _mm256_fmadd_ps(x, w1, acc[r][1]);
+    if (init != c) gemm_prefetch_tile(c, ldc, mr, nv * 8);
+    for (size_t s = 0; s < count; s++) {
+        const float *as = a + segments[s], *bs = b + s * kc * GEMM_PANEL;
+        for (size_t p = 0; p < kc; p++) {
+            __m256 w0 = _mm256_loadu_ps(bs + p * GEMM_PANEL), w1 = nv > 1 ? _mm256_loadu_ps(bs + p * GEMM_PANEL + 8) : w0;
+            for (size_t r = 0; r < mr; r++) {
+                __m256 x = _mm256_broadcast_ss(as + r * lda + p);
+                acc[r][0] = _mm256_fmadd_ps(x, w0, acc[r][0]);
+                if (nv > 1) acc[r][1] = _mm256_fmadd_ps(x, w1, acc[r][1]);
+            }
         }
     }
     if (last) {
@@ -114,25 +167,37 @@ PW_AVX2 PW_INLINE void gemm_tile_avx2(const size_t mr, const size_t nv, size_t k
 #undef STORE_COLUMNS
 }
 
-#define GEMM_TILE_AVX2_CASE(MR) \
-    case MR: if (nv > 1) { if (full) gemm_tile_avx2(MR, 2, kc, a, lda, b, c, ldc, init, ldi, last, bias, k0, k1, 1, act); \
-                           else gemm_tile_avx2(MR, 2, kc, a, lda, b, c, ldc, init, ldi, last, bias, k0, k1, 0, act); } \
-             else if (full) gemm_tile_avx2(MR, 1, kc, a, lda, b, c, ldc, init, ldi, last, bias, k0, k1, 1, act); \
-             else gemm_tile_avx2(MR, 1, kc, a, lda, b, c, ldc, init, ldi, last, bias, k0, k1, 0, act); break;
+#define GEMM_TILE_AVX2_CASE(MR, SEGMENTS, COUNT) \
+    case MR: if (nv > 1) { if (full) gemm_tile_avx2(MR, 2, SEGMENTS, COUNT, kc, a, lda, b, c, ldc, init, ldi, last, bias, k0, k1, 1, act); \
+                           else gemm_tile_avx2(MR, 2, SEGMENTS, COUNT, kc, a, lda, b, c, ldc, init, ldi, last, bias, k0, k1, 0, act); } \
+             else if (full) gemm_tile_avx2(MR, 1, SEGMENTS, COUNT, kc, a, lda, b, c, ldc, init, ldi, last, bias, k0, k1, 1, act); \
+             else gemm_tile_avx2(MR, 1, SEGMENTS, COUNT, kc, a, lda, b, c, ldc, init, ldi, last, bias, k0, k1, 0, act); break;
+#define GEMM_TILE_AVX2_SWITCH(SEGMENTS, COUNT) \
+    switch (mr) { \
+    GEMM_TILE_AVX2_CASE(6, SEGMENTS, COUNT) GEMM_TILE_AVX2_CASE(5, SEGMENTS, COUNT) GEMM_TILE_AVX2_CASE(4, SEGMENTS, COUNT) \
+    GEMM_TILE_AVX2_CASE(3, SEGMENTS, COUNT) GEMM_TILE_AVX2_CASE(2, SEGMENTS, COUNT) GEMM_TILE_AVX2_CASE(1, SEGMENTS, COUNT) \
+    default: break; \
+    }
 
 PW_AVX2 static void gemm_tile_avx2_any(size_t mr, size_t nv, size_t kc, const float *a, size_t lda, const float *b,
                                        float *c, size_t ldc, const float *init, size_t ldi, int last, const float *bias,
                                        __m256i k0, __m256i k1, int full, pw_activation act) {
-    switch (mr) {
-    GEMM_TILE_AVX2_CASE(6) GEMM_TILE_AVX2_CASE(5) GEMM_TILE_AVX2_CASE(4)
-    GEMM_TILE_AVX2_CASE(3) GEMM_TILE_AVX2_CASE(2) GEMM_TILE_AVX2_CASE(1)
-    default: break;
-    }
+    GEMM_TILE_AVX2_SWITCH(gemm_one_segment, 1)
+}
+
+/// The implicit-GEMM convolution's tile: A's row r is `count` segments of kc floats at
+/// a + segments[s] + r·lda (see `pw_conv_implicit_packed`).
+PW_AVX2 static void conv_tile_avx2_any(size_t mr, size_t nv, const ptrdiff_t *segments, size_t count, size_t kc,
+                                       const float *a, size_t lda, const float *b, float *c, size_t ldc,
+                                       const float *init, size_t ldi, int last, const float *bias,
+                                       __m256i k0, __m256i k1, int full, pw_activation act) {
+    GEMM_TILE_AVX2_SWITCH(segments, count)
 }
 
 // MARK: AVX-512: 12 rows × 32 columns (two panels, one vector each), or × 16 for a single panel.
 
-PW_AVX512 PW_INLINE void gemm_tile_avx512(const size_t mr, const size_t nv, size_t kc, const float *a, size_t lda,
+PW_AVX512 PW_INLINE void gemm_tile_avx512(const size_t mr, const size_t nv, const ptrdiff_t *segments, size_t count,
+                                          size_t kc, const float *a, size_t lda,
                                           const float *b0, const float *b1, float *c, size_t ldc, const float *init,
                                           size_t ldi, int last, const float *bias, __mmask16 k0, __mmask16 k1,
                                           pw_activation act) {
@@ -144,12 +209,16 @@ PW_AVX512 PW_INLINE void gemm_tile_avx512(const size_t mr, const size_t nv, size
     for (size_t r = 0; r < mr; r++)
         for (size_t j = 0; j < nv; j++)
             acc[r][j] = init ? LOAD_COLUMNS(init + r * ldi + 16 * j, j) : _mm512_setzero_ps();
-    for (size_t p = 0; p < kc; p++) {
-        __m512 w0 = _mm512_loadu_ps(b0 + p * GEMM_PANEL), w1 = nv > 1 ? _mm512_loadu_ps(b1 + p * GEMM_PANEL) : w0;
-        for (size_t r = 0; r < mr; r++) {
-            __m512 x = _mm512_set1_ps(a[r * lda + p]);
-            acc[r][0] = _mm512_fmadd_ps(x, w0, acc[r][0]);
-            if (nv > 1) acc[r][1] = _mm512_fmadd_ps(x, w1, acc[r][1]);
+    if (init != c) gemm_prefetch_tile(c, ldc, mr, nv * 16);
+    for (size_t s = 0; s < count; s++) {
+        const float *as = a + segments[s], *bs0 = b0 + s * kc * GEMM_PANEL, *bs1 = b1 + s * kc * GEMM_PANEL;
+        for (size_t p = 0; p < kc; p++) {
+            __m512 w0 = _mm512_loadu_ps(bs0 + p * GEMM_PANEL), w1 = nv > 1 ? _mm512_loadu_ps(bs1 + p * GEMM_PANEL) : w0;
+            for (size_t r = 0; r < mr; r++) {
+                __m512 x = _mm512_set1_ps(as[r * lda + p]);
+                acc[r][0] = _mm512_fmadd_ps(x, w0, acc[r][0]);
+                if (nv > 1) acc[r][1] = _mm512_fmadd_ps(x, w1, acc[r][1]);
+            }
         }
     }
     if (last) {
@@ -167,19 +236,31 @@ PW_AVX512 PW_INLINE void gemm_tile_avx512(const size_t mr, const size_t nv, size
 #undef STORE_COLUMNS
 }
 
-#define GEMM_TILE_AVX512_CASE(MR) \
-    case MR: if (nv > 1) gemm_tile_avx512(MR, 2, kc, a, lda, b0, b1, c, ldc, init, ldi, last, bias, k0, k1, act); \
-             else gemm_tile_avx512(MR, 1, kc, a, lda, b0, b1, c, ldc, init, ldi, last, bias, k0, k1, act); break;
+#define GEMM_TILE_AVX512_CASE(MR, SEGMENTS, COUNT) \
+    case MR: if (nv > 1) gemm_tile_avx512(MR, 2, SEGMENTS, COUNT, kc, a, lda, b0, b1, c, ldc, init, ldi, last, bias, k0, k1, act); \
+             else gemm_tile_avx512(MR, 1, SEGMENTS, COUNT, kc, a, lda, b0, b1, c, ldc, init, ldi, last, bias, k0, k1, act); break;
+#define GEMM_TILE_AVX512_SWITCH(SEGMENTS, COUNT) \
+    switch (mr) { \
+    GEMM_TILE_AVX512_CASE(12, SEGMENTS, COUNT) GEMM_TILE_AVX512_CASE(11, SEGMENTS, COUNT) \
+    GEMM_TILE_AVX512_CASE(10, SEGMENTS, COUNT) GEMM_TILE_AVX512_CASE(9, SEGMENTS, COUNT) \
+    GEMM_TILE_AVX512_CASE(8, SEGMENTS, COUNT) GEMM_TILE_AVX512_CASE(7, SEGMENTS, COUNT) \
+    GEMM_TILE_AVX512_CASE(6, SEGMENTS, COUNT) GEMM_TILE_AVX512_CASE(5, SEGMENTS, COUNT) \
+    GEMM_TILE_AVX512_CASE(4, SEGMENTS, COUNT) GEMM_TILE_AVX512_CASE(3, SEGMENTS, COUNT) \
+    GEMM_TILE_AVX512_CASE(2, SEGMENTS, COUNT) GEMM_TILE_AVX512_CASE(1, SEGMENTS, COUNT) \
+    default: break; \
+    }
 
 PW_AVX512 static void gemm_tile_avx512_any(size_t mr, size_t nv, size_t kc, const float *a, size_t lda, const float *b0,
                                            const float *b1, float *c, size_t ldc, const float *init, size_t ldi, int last,
                                            const float *bias, __mmask16 k0, __mmask16 k1, pw_activation act) {
-    switch (mr) {
-    GEMM_TILE_AVX512_CASE(12) GEMM_TILE_AVX512_CASE(11) GEMM_TILE_AVX512_CASE(10) GEMM_TILE_AVX512_CASE(9)
-    GEMM_TILE_AVX512_CASE(8) GEMM_TILE_AVX512_CASE(7) GEMM_TILE_AVX512_CASE(6) GEMM_TILE_AVX512_CASE(5)
-    GEMM_TILE_AVX512_CASE(4) GEMM_TILE_AVX512_CASE(3) GEMM_TILE_AVX512_CASE(2) GEMM_TILE_AVX512_CASE(1)
-    default: break;
-    }
+    GEMM_TILE_AVX512_SWITCH(gemm_one_segment, 1)
+}
+
+PW_AVX512 static void conv_tile_avx512_any(size_t mr, size_t nv, const ptrdiff_t *segments, size_t count, size_t kc,
+                                           const float *a, size_t lda, const float *b0, const float *b1, float *c,
+                                           size_t ldc, const float *init, size_t ldi, int last, const float *bias,
+                                           __mmask16 k0, __mmask16 k1, pw_activation act) {
+    GEMM_TILE_AVX512_SWITCH(segments, count)
 }
 
 /// Columns [j0, j0 + count) of a vector of 16 that lie before `end`: the store mask.
@@ -246,7 +327,58 @@ PW_AVX2 static void gemm_packed_avx2(GEMM_PARAMETERS) {
                                              column_end - j0 >= 8 * nv, act))
 }
 
+// The implicit-GEMM convolution: per output row, tiles of MR pixels (balanced, as in GEMM_DRIVER)
+// each sweeping every group of STEP panels while its input segments are in L1; one K block.
+#define CONV_DRIVER(MR, STEP, NV, TILE) \
+    size_t k = segments * length, end_panel = (n + GEMM_PANEL - 1) / GEMM_PANEL; \
+    size_t tiles = (width + MR - 1) / MR, base = width / tiles, extra = width % tiles; \
+    for (size_t y = first; y < first + rows; y++) { \
+        const float *ay = a + y / rows_per_image * image_stride + y % rows_per_image * row_stride; \
+        for (size_t t = 0, x = 0; t < tiles; t++) { \
+            size_t count = base + (t < extra ? 1 : 0), index = y * width + x; \
+            const float *ai = ay + x * pixel_stride; \
+            for (size_t p = 0; p < end_panel; p += STEP) { \
+                size_t j0 = p * GEMM_PANEL, nv = NV; \
+                const float *b0 = packed + p * k * GEMM_PANEL, *b1 = b0 + k * GEMM_PANEL; \
+                float *ci = c + index * ldc + j0; \
+                const float *init = residual ? residual + index * ldr + j0 : NULL; \
+                const float *bj = bias ? bias + j0 : NULL; \
+                TILE; \
+            } \
+            x += count; \
+        } \
+    }
+
+
+PW_AVX512 static void conv_implicit_avx512(CONV_PARAMETERS) {
+    CONV_DRIVER(12, 2, p + 1 < end_panel ? 2 : 1,
+                conv_tile_avx512_any(count, nv, offsets, segments, length, ai, pixel_stride, b0, b1, ci, ldc, init, ldr, 1,
+                                     bj, gemm_mask16(j0, n), gemm_mask16(j0 + 16, n), act))
+}
+
+PW_AVX2 static void conv_implicit_avx2(CONV_PARAMETERS) {
+    CONV_DRIVER(6, 1, n - j0 > 8 ? 2 : 1,
+                (void)b1; conv_tile_avx2_any(count, nv, offsets, segments, length, ai, pixel_stride, b0, ci, ldc, init, ldr, 1,
+                                             bj, gemm_mask8(j0, n), gemm_mask8(j0 + 8, n), n - j0 >= 8 * nv, act))
+}
+
 #endif  // PW_X86
+
+void pw_conv_implicit_packed(pw_isa isa, CONV_PARAMETERS) {
+    if (rows == 0 || width == 0 || n == 0 || rows_per_image == 0) return;
+#if PW_X86
+    if (isa == PW_ISA_AVX512) {
+        conv_implicit_avx512(CONV_ARGUMENTS);
+        return;
+    }
+    if (isa == PW_ISA_AVX2) {
+        conv_implicit_avx2(CONV_ARGUMENTS);
+        return;
+    }
+#endif
+    (void)isa;
+    conv_implicit_portable(CONV_ARGUMENTS);
+}
 
 void pw_gemm_packed(pw_isa isa, size_t m, size_t n, size_t k, const float *a, size_t lda, const float *packed,
                     size_t column_begin, size_t column_end, float *c, size_t ldc, const float *bias,

@@ -58,6 +58,21 @@ void pw_gemm_packed(pw_isa isa, size_t m, size_t n, size_t k, const float *a, si
                     size_t column_begin, size_t column_end, float *c, size_t ldc, const float *bias,
                     const float *residual, size_t ldr, pw_activation act);
 
+/// A convolution as a GEMM whose A is never built (implicit GEMM), on weights packed by
+/// pw_gemm_pack_b with K = segments·length rows in segment order:
+///   C[y, x, j] = act(residual[y, x, j] + Σ_s Σ_q A(y)[x·pixel_stride + offsets[s] + q]·B[s·length + q, j] + bias[j])
+/// for output rows y in [first, first + rows), pixels x < width, columns j < n, where row y of
+/// image y / rows_per_image starts at A(y) = a + (y / rows_per_image)·image_stride
+/// + (y % rows_per_image)·row_stride. Output pixel (y, x) is at c + (y·width + x)·ldc, its residual
+/// at residual + (y·width + x)·ldr (NULL: none; may be c). On a zero-padded NHWC map: image_stride =
+/// Hp·Wp·Cin, row_stride = stride_h·Wp·Cin, pixel_stride = stride_w·Cin, and one segment per kernel
+/// row (length KW·Cin) or, dilated in width, per tap (length Cin). All of K is summed in registers:
+/// meant for K ≤ 256, whose B block (K × 32) stays in L1.
+void pw_conv_implicit_packed(pw_isa isa, size_t first, size_t rows, size_t rows_per_image, size_t width, size_t n,
+                             const float *a, size_t image_stride, size_t row_stride, size_t pixel_stride,
+                             const ptrdiff_t *offsets, size_t segments, size_t length, const float *packed, float *c,
+                             size_t ldc, const float *bias, const float *residual, size_t ldr, pw_activation act);
+
 // MARK: Epilogue and element-wise
 
 /// y[m*ldy + c] = act(y[m*ldy + c] + bias[c]) for m < rows, c < columns; bias may be NULL.

@@ -24,12 +24,16 @@ public struct GEMMCall: Sendable, Equatable, CustomStringConvertible {
     /// Which SGEMM ran: for `.packed`, B is the K×N weight matrix in 16-column panels (`b` the
     /// panels' address, `ldb` the matrix's full width N, as OpenBLAS would be called on it).
     public var kernel: GEMMKernel = .openBLAS
+    /// The implicit GEMM's A (a convolution's input read in place): each row is this many segments
+    /// of K/segments floats at fixed offsets from the row's start, rows lda apart. 1: plain rows.
+    public var segments: Int = 1
 
     /// 2·m·n·k floating-point operations.
     public var flops: Double { 2 * Double(m) * Double(n) * Double(k) }
 
     public var description: String {
         (kernel == .packed ? "packed sgemm" : "sgemm") + " M=\(m) N=\(n) K=\(k) lda=\(lda) ldb=\(ldb) ldc=\(ldc)"
+            + (segments > 1 ? " A rows in \(segments) segments" : "")
             + (transposeA ? " A^T" : "") + (transposeB ? " B^T" : "")
     }
 }

@@ -3,6 +3,7 @@ public enum ConvolutionLowering: String, Sendable {
     case pointwise = "1x1 GEMM (no copy)"
     case stridedPointwise = "strided gather + GEMM"
     case im2col = "im2col + GEMM"
+    case implicitGEMM = "implicit GEMM"
     case depthwise = "depthwise direct"
 }
 
@@ -15,6 +16,10 @@ public enum ConvolutionLowering: String, Sendable {
 ///   M = N·H·W, K = Cin/groups, N = Cout/groups (lda = Cin, ldc = ldy): no copy, no workspace.
 /// - **1x1 with stride, no padding**: the strided pixels gathered into the workspace, then that GEMM.
 /// - **depthwise** (groups = Cin = Cout): the direct NHWC kernel `pw_depthwise`.
+/// - **implicit GEMM** (ungrouped, constant weights, packed GEMM, K = KH·KW·Cin ≤ 256: the stems'
+///   7x7 and 3x3 on 3 channels): no im2col; the packed GEMM's tiles read each output pixel's row of
+///   A as KH segments of KW·Cin floats (one per tap, Cin long, when dilated in width) of the input,
+///   zero-padded once into the workspace when the layer pads. M = N·H'·W', K = KH·KW·Cin.
 /// - **any other**: im2col into the workspace, tiled by output rows, then one SGEMM per group,
 ///   K = KH·KW·Cin/groups.
 /// On T threads each part takes a block of output rows (or of output channels when there are
@@ -53,6 +58,16 @@ final class ConvolutionKernel: Kernel, ParallelWork {
     let tileRows: Int
     let workspaceParts: Int
     let workspaceBytes: Int
+    /// Implicit GEMM: the input's rows and pixels as read (padded: Hp = H + top + bottom, Wp likewise,
+    /// in the workspace; else the input itself), and where each segment of a pixel's A row starts,
+    /// in floats from the pixel's top-left input value.
+    let (paddedHeight, paddedWidth): (Int, Int)
+    let segmentOffsets: [Int]
+    let segmentLength: Int
+
+    /// The largest K the implicit GEMM takes: one K block of the packed GEMM (its B block, K×32,
+    /// stays in L1 while a tile of pixels sweeps it).
+    static let implicitGEMMReductionLimit = 256
 
     /// Floats of im2col workspace at most (16 MiB): larger batches are lowered in tiles of rows.
     static let workspaceLimit = 1 << 22
@@ -60,7 +75,7 @@ final class ConvolutionKernel: Kernel, ParallelWork {
     init(geometry: ConvolutionGeometry, weight: Tensor?, bias: Tensor?, activation: Activation,
          input: Operand, output: Operand, residual: Operand?, runtimeWeight: Operand? = nil, runtimeBias: Operand? = nil,
          path: KernelPath = .lowered, gemmKernel: GEMMKernel? = nil, note: String? = nil,
-         workspaceLimit: Int = ConvolutionKernel.workspaceLimit, threads: Int = ThreadPool.size) {
+         workspaceLimit: Int = ConvolutionKernel.workspaceLimit, implicitGEMM: Bool = true, threads: Int = ThreadPool.size) {
         self.geometry = geometry
         self.activation = activation
         self.path = path
@@ -71,13 +86,31 @@ final class ConvolutionKernel: Kernel, ParallelWork {
         (outputHeight, outputWidth) = (output.nhwc.h, output.nhwc.w)
         rows = batch * outputHeight * outputWidth
         let g = geometry
-        kernelLowering = g.lowering
         self.runtimeWeight = runtimeWeight
         self.runtimeBias = runtimeBias
         self.note = note
         // Ungrouped (so not depthwise) with constant weights: packed once, here.
         let canPack = path == .lowered && g.groups == 1 && weight != nil
         self.gemmKernel = canPack ? gemmKernel ?? Self.preferredGEMMKernel(m: rows, k: g.reductionPerGroup, n: g.outChannels) : .openBLAS
+        // The implicit GEMM in place of im2col, when its padded copy of the input fits the workspace limit.
+        let padded = (height + g.padding.top + g.padding.bottom, width + g.padding.left + g.padding.right)
+        let paddedFloats = g.padding.isZero ? 0 : batch * padded.0 * padded.1 * g.inChannels
+        let implicit = implicitGEMM && g.lowering == .im2col && self.gemmKernel == .packed
+            && g.reductionPerGroup <= Self.implicitGEMMReductionLimit && paddedFloats <= workspaceLimit
+        kernelLowering = implicit ? .implicitGEMM : g.lowering
+        (paddedHeight, paddedWidth) = implicit ? padded : (0, 0)
+        if implicit && g.dilation.width == 1 {
+            // One segment per kernel row: its KW taps' channels are contiguous in an NHWC row.
+            segmentOffsets = (0..<g.kernel.height).map { $0 * g.dilation.height * padded.1 * g.inChannels }
+            segmentLength = g.kernel.width * g.inChannels
+        } else if implicit {
+            segmentOffsets = (0..<g.kernel.height).flatMap { ky in
+                (0..<g.kernel.width).map { kx in (ky * g.dilation.height * padded.1 + kx * g.dilation.width) * g.inChannels }
+            }
+            segmentLength = g.inChannels
+        } else {
+            (segmentOffsets, segmentLength) = ([], 0)
+        }
         if let weight {
             if self.gemmKernel == .packed {
                 let matrix = Self.pack(weight.scalars, g)
@@ -105,7 +138,8 @@ final class ConvolutionKernel: Kernel, ParallelWork {
             workspaceParts = parts
             workspaceBytes = (packedFloats + parts * tileRows * rowLength) * MemoryLayout<Float>.stride
         } else {
-            (tileRows, workspaceParts, workspaceBytes) = (0, 0, packedFloats * MemoryLayout<Float>.stride)
+            (tileRows, workspaceParts) = (0, 0)
+            workspaceBytes = (packedFloats + (implicit ? paddedFloats : 0)) * MemoryLayout<Float>.stride
         }
     }
 
@@ -143,7 +177,7 @@ final class ConvolutionKernel: Kernel, ParallelWork {
 
     /// One call's pointers and split, on the caller's stack while the parts run.
     private struct Job {
-        enum Split { case rows, columns, outputRows, tiles }
+        enum Split { case rows, columns, outputRows, tiles, padding, implicitRows }
         let x: UnsafePointer<Float>
         let y: UnsafeMutablePointer<Float>
         let ldy: Int
@@ -151,7 +185,7 @@ final class ConvolutionKernel: Kernel, ParallelWork {
         let residualCopy: UnsafePointer<Float>?
         let beta: Float
         let isa: KernelISA
-        let split: Split
+        var split: Split
         let workspace: UnsafeMutablePointer<Float>?
         /// Rows of im2col workspace each part lowers at a time.
         let tileRows: Int
@@ -214,10 +248,23 @@ final class ConvolutionKernel: Kernel, ParallelWork {
             let workspaceFloats = workspaceBytes / MemoryLayout<Float>.stride - packedFloats
             parts = max(1, min(ThreadPool.parts(rows: rows, macs: macs), workspaceParts))
             tileRows = max(1, min((rows + parts - 1) / parts, workspaceFloats / parts / rowLength))
+        case .implicitGEMM:
+            split = .implicitRows
+            parts = ThreadPool.parts(rows: batch * outputHeight, macs: macs, minimumRows: 2)
         }
         var job = Job(x: x, y: y, ldy: ldy, residualCopy: residualCopy, beta: r == nil ? 0 : 1, isa: frame.isa, split: split,
                       workspace: workspaceBytes > 0 ? frame.floatWorkspace() + packedFloats : nil, tileRows: tileRows,
                       weights: packed, bias: biasPointer)
+        if kernelLowering == .implicitGEMM && !g.padding.isZero {
+            // The zero-padded copy first, its rows split across the pool (each part writes its own).
+            var padding = job
+            padding.split = .padding
+            withUnsafePointer(to: &padding) {
+                ThreadPool.run(parts: ThreadPool.parts(rows: batch * paddedHeight, macs: batch * paddedHeight * paddedWidth * g.inChannels / 4,
+                                                       minimumRows: 8),
+                               self, context: UnsafeRawPointer($0))
+            }
+        }
         withUnsafePointer(to: &job) { ThreadPool.run(parts: parts, self, context: UnsafeRawPointer($0)) }
     }
 
@@ -251,6 +298,13 @@ final class ConvolutionKernel: Kernel, ParallelWork {
                                 outputHeight: outputHeight, outputWidth: outputWidth,
                                 weights: job.weights, bias: job.bias, activation: activation,
                                 output: job.y, outputRowStride: job.ldy, accumulate: job.beta != 0, rows: band, isa: job.isa)
+        case .padding:
+            let band = ThreadPool.range(part, of: parts, count: batch * paddedHeight)
+            pad(job.x, into: job.workspace!, rows: band)
+        case .implicitRows:
+            let band = ThreadPool.range(part, of: parts, count: batch * outputHeight)
+            guard !band.isEmpty else { return }
+            implicitGEMM(job, rows: band)
         case .tiles:
             let rowLength = g.reductionPerGroup * g.groups
             let scratch = job.workspace! + part * job.tileRows * rowLength
@@ -271,6 +325,40 @@ final class ConvolutionKernel: Kernel, ParallelWork {
                              beta: job.beta, rows: tile, isa: job.isa, weights: job.weights, bias: job.bias, residual: job.residualCopy)
                 }
             }
+        }
+    }
+
+    /// Padded rows `band` (of N·Hp): zeros around the input's rows, as the implicit GEMM reads them.
+    private func pad(_ x: UnsafePointer<Float>, into padded: UnsafeMutablePointer<Float>, rows band: Range<Int>) {
+        let g = geometry
+        let c = g.inChannels
+        let rowFloats = paddedWidth * c
+        for q in band {
+            let (n, py) = q.quotientAndRemainder(dividingBy: paddedHeight)
+            let target = padded + q * rowFloats
+            let iy = py - g.padding.top
+            guard iy >= 0 && iy < height else {
+                target.update(repeating: 0, count: rowFloats)
+                continue
+            }
+            target.update(repeating: 0, count: g.padding.left * c)
+            (target + g.padding.left * c).update(from: x + (n * height + iy) * width * c, count: width * c)
+            (target + (g.padding.left + width) * c).update(repeating: 0, count: g.padding.right * c)
+        }
+    }
+
+    /// Output rows `band` (of N·H') by the implicit GEMM: one call.
+    private func implicitGEMM(_ job: Job, rows band: Range<Int>) {
+        let g = geometry
+        let source = g.padding.isZero ? job.x : UnsafePointer(job.workspace!)
+        let (inputHeight, inputWidth) = g.padding.isZero ? (height, width) : (paddedHeight, paddedWidth)
+        let (r, ldr) = job.residualCopy.map { ($0, g.outChannels) } ?? (job.beta != 0 ? (UnsafePointer(job.y), job.ldy) : (nil, 0))
+        segmentOffsets.withUnsafeBufferPointer { offsets in
+            PackedGEMM.convolve(rows: band, rowsPerImage: outputHeight, width: outputWidth, n: g.outChannels, a: source,
+                                imageStride: inputHeight * inputWidth * g.inChannels, rowStride: g.stride.height * inputWidth * g.inChannels,
+                                pixelStride: g.stride.width * g.inChannels, offsets: offsets, length: segmentLength,
+                                packed: job.weights, c: job.y, ldc: job.ldy, bias: job.bias, residual: r, ldr: ldr,
+                                activation: activation, isa: job.isa)
         }
     }
 

@@ -37,4 +37,26 @@ enum PackedGEMM {
         pw_gemm_packed(isa.kernelValue, m, n, k, a, lda, packed, columns.lowerBound, columns.upperBound, c, ldc,
                        bias, residual, ldr, activation.kernelValue)
     }
+
+    /// The implicit-GEMM convolution (`pw_conv_implicit_packed`): output rows `rows` (of all images'
+    /// N·H' rows, `rowsPerImage` per image) of `width` pixels, pixel (y, x) at c + (y·width + x)·ldc;
+    /// A's row for it the segments a + (y / rowsPerImage)·imageStride + (y % rowsPerImage)·rowStride
+    /// + x·pixelStride + offsets[s] ..< + length; B = `packed` (K = offsets.count·length).
+    @inline(__always)
+    static func convolve(rows: Range<Int>, rowsPerImage: Int, width: Int, n: Int, a: UnsafePointer<Float>, imageStride: Int,
+                         rowStride: Int, pixelStride: Int, offsets: UnsafeBufferPointer<Int>, length: Int,
+                         packed: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>, ldc: Int, bias: UnsafePointer<Float>?,
+                         residual: UnsafePointer<Float>?, ldr: Int, activation: Activation, isa: KernelISA) {
+        if let trace = GEMMTrace.current {
+            let first = rows.lowerBound
+            trace.append(GEMMCall(m: rows.count * width, n: n, k: offsets.count * length, lda: pixelStride, ldb: n, ldc: ldc,
+                                  transposeA: false, transposeB: false, alpha: 1, beta: residual == nil ? 0 : 1,
+                                  a: UInt(bitPattern: a + first / rowsPerImage * imageStride + first % rowsPerImage * rowStride),
+                                  b: UInt(bitPattern: packed), c: UInt(bitPattern: c + first * width * ldc), kernel: .packed,
+                                  segments: offsets.count))
+        }
+        pw_conv_implicit_packed(isa.kernelValue, rows.lowerBound, rows.count, rowsPerImage, width, n, a, imageStride, rowStride,
+                                pixelStride, offsets.baseAddress, offsets.count, length, packed, c, ldc, bias, residual, ldr,
+                                activation.kernelValue)
+    }
 }

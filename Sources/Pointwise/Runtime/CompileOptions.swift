@@ -51,7 +51,7 @@ public enum KernelPath: Sendable, Hashable {
 public enum ConvolutionAlgorithm: Sendable, Hashable {
     /// Winograd where its smaller GEMMs win on the layer's shape (see `WinogradKernel.heuristicTile`).
     case heuristic
-    /// Always im2col + GEMM.
+    /// Always the GEMM lowering, with im2col where the kernel is larger than 1x1 (never the implicit GEMM).
     case im2col
     /// Winograd F(tile×tile, 3×3) (2, 4 or 6) wherever it applies.
     case winograd(tile: Int)

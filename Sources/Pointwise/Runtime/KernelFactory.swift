@@ -69,7 +69,8 @@ struct KernelFactory {
                                          input: input, output: y, residual: residual,
                                          runtimeWeight: runtimeWeight, runtimeBias: runtimeBias, path: options.kernelPath,
                                          gemmKernel: choice?.gemm ?? options.gemmKernel, note: note,
-                                         workspaceLimit: max(options.workspaceLimit / MemoryLayout<Float>.stride, 1), threads: threads)
+                                         workspaceLimit: max(options.workspaceLimit / MemoryLayout<Float>.stride, 1),
+                                         implicitGEMM: options.convolutionAlgorithm != .im2col, threads: threads)
             }
             // Depthwise and other grouped layers have one candidate (OpenBLAS, no Winograd): nothing to measure.
             let packable = options.kernelPath == .lowered && weight != nil && geometry.groups == 1 && KernelISA.best != .portable

@@ -60,6 +60,9 @@ struct Run: ParsableCommand {
     /// The parsed --gemm (nil: heuristic).
     var gemmKernel: GEMMKernel? { gemm == "openblas" ? .openBLAS : gemm == "packed" ? .packed : nil }
 
+    @Flag(help: "Run 1x1 → depthwise → 1x1 chains (MobileNet blocks) layer by layer instead of fused per band of rows.")
+    var noChainFusion = false
+
     @Option(help: "Run the model from this many threads at once, each doing --repetitions runs (default 10); print the throughput and fail if any result differs bit for bit from the serial one.")
     var concurrent: Int?
 
@@ -89,7 +92,7 @@ struct Run: ParsableCommand {
         if let threads { try BLASRuntime.shared.setThreadCount(threads) }
         let wisdom = try planning.load()
         let options = CompileOptions(convolutionAlgorithm: algorithm ?? .heuristic, gemmKernel: gemmKernel,
-                                     planning: planning.mode ?? .estimate, wisdom: wisdom)
+                                     planning: planning.mode ?? .estimate, wisdom: wisdom, fusesDepthwiseChains: !noChainFusion)
         let session: InferenceSession
         let name: String
         if let architecture = Network.Architecture(rawValue: model) {

@@ -32,7 +32,8 @@ struct PlannerTests {
     func measure() throws {
         let graph = try graph()
         let wisdom = Wisdom()
-        let options = CompileOptions(planning: .measure, wisdom: wisdom)
+        // Unfused, so the 1x1 after the depthwise is a layer of its own with candidates to time.
+        let options = CompileOptions(planning: .measure, wisdom: wisdom, fusesDepthwiseChains: false)
         let plan = try InferenceSession(graph, options: options).plan(inputShapes: [[2, 16, 12, 12]])
         #expect(wisdom.count == 2, "the 3x3 and the 1x1 (the depthwise has nothing to choose)")
         let notes = notes(plan)

@@ -8,13 +8,14 @@ import CKernels
 /// optional residual accumulate and the activation fused (C kernel `pw_depthwise`). im2col
 /// would instead make C GEMMs with N = 1, which BLAS runs at a fraction of its speed.
 enum DepthwiseKernel {
+    /// `padTop` (default: the geometry's) lets a band of rows run as an image of its own.
     static func run(input x: UnsafePointer<Float>, batch: Int, height: Int, width: Int,
                     geometry g: ConvolutionGeometry, outputHeight: Int, outputWidth: Int,
                     weights: UnsafePointer<Float>, bias: UnsafePointer<Float>?, activation: Activation,
                     output y: UnsafeMutablePointer<Float>, outputRowStride ldy: Int, accumulate: Bool,
-                    rows: Range<Int>, isa: KernelISA) {
+                    rows: Range<Int>, isa: KernelISA, padTop: Int? = nil) {
         pw_depthwise(isa.kernelValue, x, batch, height, width, g.outChannels, weights, g.kernel.height, g.kernel.width,
-                     g.stride.height, g.stride.width, g.padding.top, g.padding.left,
+                     g.stride.height, g.stride.width, padTop ?? g.padding.top, g.padding.left,
                      g.dilation.height, g.dilation.width, bias, activation.kernelValue,
                      y, outputHeight, outputWidth, ldy, accumulate ? 1 : 0, rows.lowerBound, rows.upperBound)
     }

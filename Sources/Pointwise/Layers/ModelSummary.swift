@@ -16,7 +16,10 @@ public struct ModelSummary: Sendable {
         arenaBytes = plan.memory.arenaBytes
         weightBytes = plan.weightBytes
         peakLiveBytes = plan.memory.peakLiveBytes
-        rows = plan.steps.map { step in
+        rows = plan.steps.flatMap { step -> [LayerSummary] in
+            if let chain = step.kernel as? DepthwiseChainKernel, case .depthwiseChain(let a)? = step.node?.op {
+                return Self.stages(of: chain, a, step: step)
+            }
             let shape = InferenceSession.physical(step.outputShape, step.outputLayout)
             var row = LayerSummary(name: step.name, kind: .other(step.node?.op.typeName ?? "Copy"), outputShape: shape,
                                    layout: step.outputShape.count == 4 ? step.outputLayout : .natural,
@@ -48,8 +51,35 @@ public struct ModelSummary: Sendable {
             default:
                 break
             }
-            return row
+            return [row]
         }
+    }
+
+    /// A fused depthwise chain as one row per stage (so the 1x1 and depthwise shares still add up):
+    /// the first holds the step's name, lowering and fused nodes; the others say where they run.
+    private static func stages(of chain: DepthwiseChainKernel, _ a: DepthwiseChainAttributes, step: ExecutionPlan.Step) -> [LayerSummary] {
+        let g = chain.depthwise
+        let (n, h, w) = (chain.batch, chain.height, chain.width)
+        let (oh, ow) = (chain.outputHeight, chain.outputWidth)
+        let (c, e, m) = (chain.inChannels, chain.expanded, chain.outChannels)
+        var rows: [LayerSummary] = []
+        let counts = a.parameterCounts
+        func row(_ stage: String, kind: LayerSummary.Kind, shape: [Int], weights: Int, macs: Int, gemm: String) {
+            let index = rows.count
+            rows.append(LayerSummary(name: index == 0 ? step.name : "\(step.name) · \(stage)", kind: kind, outputShape: shape, layout: .nhwc,
+                                     parameters: index < counts.count ? counts[index] : 0, weights: weights, macs: macs, gemm: gemm,
+                                     lowering: index == 0 ? chain.lowering : "\(stage), in the fused step above",
+                                     fused: index == 0 ? step.node?.fusedNodes ?? [] : []))
+        }
+        if a.expand != nil {
+            row("expand", kind: .convolution(kernel: 1, groups: 1, depthwise: false), shape: [n, h, w, e], weights: e * c,
+                macs: n * h * w * c * e, gemm: "\(n * h * w)×\(c)×\(e)")
+        }
+        row("depthwise", kind: .convolution(kernel: g.kernel, groups: e, depthwise: true), shape: [n, oh, ow, e],
+            weights: e * g.kernel.height * g.kernel.width, macs: n * oh * ow * e * g.kernel.height * g.kernel.width, gemm: "depthwise")
+        row("project", kind: .convolution(kernel: 1, groups: 1, depthwise: false), shape: [n, oh, ow, m], weights: m * e,
+            macs: n * oh * ow * e * m, gemm: "\(n * oh * ow)×\(e)×\(m)")
+        return rows
     }
 
     /// Parameters as PyTorch counts them (`sum(p.numel() for p in model.parameters())`).

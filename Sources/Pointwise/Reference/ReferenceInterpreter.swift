@@ -51,13 +51,16 @@ public enum ReferenceInterpreter {
 
         switch node.op {
         case .conv(let a):
-            let x = try float(0), w = try float(1)
-            let g = try WindowGeometry(inputHeight: x.shape[2], inputWidth: x.shape[3], kernel: [w.shape[2], w.shape[3]],
-                                       strides: a.strides, dilations: a.dilations, pads: a.pads, autoPad: a.autoPad, what: "Conv")
-            var y = try Reference.conv2D(Tensor(nchw: x), weight: w, bias: optionalFloat(2), stride: g.stride,
-                                         padding: g.padding, dilation: g.dilation, groups: a.group).nchw()
-            if a.hasResidual { y = try elementwise(.add, .float32(y), value(3), activation: .identity).floatTensor! }
-            return [.float32(map(y, a.activation))]
+            return [.float32(try conv(float(0), weight: float(1), bias: optionalFloat(2), a, residual: a.hasResidual ? value(3) : nil))]
+
+        case .depthwiseChain(let a):
+            typealias Slot = DepthwiseChainAttributes
+            // The stages one after the other, each as its Conv.
+            let x = try float(0)
+            let expanded = try a.expand.map { try conv(x, weight: float(Slot.expandWeight), bias: optionalFloat(Slot.expandBias), $0, residual: nil) } ?? x
+            let filtered = try conv(expanded, weight: float(Slot.depthwiseWeight), bias: optionalFloat(Slot.depthwiseBias), a.depthwise, residual: nil)
+            return [.float32(try conv(filtered, weight: float(Slot.projectWeight), bias: optionalFloat(Slot.projectBias), a.project,
+                                      residual: a.project.hasResidual ? value(Slot.residual) : nil))]
 
         case .gemm(let a):
             return [.float32(try gemm(float(0), float(1), optionalFloat(2), a))]
@@ -249,6 +252,16 @@ public enum ReferenceInterpreter {
     }
 
     // MARK: Helpers
+
+    /// Conv on an NCHW tensor: Double-accumulating `Reference.conv2D`, then the fused residual and activation.
+    static func conv(_ x: Tensor, weight w: Tensor, bias: Tensor?, _ a: ConvolutionAttributes, residual: TensorValue?) throws -> Tensor {
+        let g = try WindowGeometry(inputHeight: x.shape[2], inputWidth: x.shape[3], kernel: [w.shape[2], w.shape[3]],
+                                   strides: a.strides, dilations: a.dilations, pads: a.pads, autoPad: a.autoPad, what: "Conv")
+        var y = try Reference.conv2D(Tensor(nchw: x), weight: w, bias: bias, stride: g.stride,
+                                     padding: g.padding, dilation: g.dilation, groups: a.group).nchw()
+        if let residual { y = try elementwise(.add, .float32(y), residual, activation: .identity).floatTensor! }
+        return map(y, a.activation)
+    }
 
     static func map(_ x: Tensor, _ activation: Activation) -> Tensor {
         if activation == .identity { return x }

@@ -25,9 +25,14 @@ public struct CompileOptions: Sendable, Hashable {
     /// Choices measured before, used where they cover a layer; `.measure` adds what it measures.
     public var wisdom: Wisdom?
 
+    /// Fuse 1x1 → depthwise → 1x1 chains (MobileNets' blocks) into one kernel that runs them a
+    /// band of rows at a time (`DepthwiseChainFusion`). Off: layer by layer.
+    public var fusesDepthwiseChains: Bool
+
     public init(kernelPath: KernelPath = .lowered, threads: Int? = nil, memoryLimit: Int? = nil, workspaceLimit: Int = 16 << 20,
                 convolutionAlgorithm: ConvolutionAlgorithm = .heuristic, gemmKernel: GEMMKernel? = nil,
-                planning: PlanningMode = .estimate, wisdom: Wisdom? = nil) {
+                planning: PlanningMode = .estimate, wisdom: Wisdom? = nil, fusesDepthwiseChains: Bool = true) {
+        self.fusesDepthwiseChains = fusesDepthwiseChains
         self.gemmKernel = gemmKernel
         self.planning = planning
         self.wisdom = wisdom

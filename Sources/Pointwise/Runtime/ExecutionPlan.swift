@@ -72,6 +72,11 @@ public final class ExecutionPlan: Sendable {
         let outputNames = graph.outputs.map { graph[$0.value].name }
         graph.inputs.removeAll { int64Inputs.keys.contains(originalInputs.firstIndex(of: $0)!) }
         try GraphPipeline.run(GraphPipeline.specialisation, on: &graph)
+        // The fused chain runs its 1x1 stages on the packed GEMM: not for the naive baseline, nor
+        // when OpenBLAS is asked for, nor without AVX2 (where the packed GEMM is portable C).
+        if options.fusesDepthwiseChains && options.kernelPath == .lowered && options.gemmKernel != .openBLAS && KernelISA.best != .portable {
+            try DepthwiseChainFusion().run(on: &graph)
+        }
 
         let layouts = try LayoutAssignment.run(&graph)
         let placement = BufferPlacement(graph, layouts: layouts)

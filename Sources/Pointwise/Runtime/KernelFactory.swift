@@ -84,6 +84,28 @@ struct KernelFactory {
             }
             return make(nil)
 
+        case .depthwiseChain(let a):
+            // The fusion pass admits constant weights only.
+            typealias Slot = DepthwiseChainAttributes
+            let input = try x(0)
+            guard let depthwiseWeight = constant(node.input(Slot.depthwiseWeight)), let projectWeight = constant(node.input(Slot.projectWeight)),
+                  a.expand == nil || constant(node.input(Slot.expandWeight)) != nil, depthwiseWeight.shape.count == 4
+            else { throw unsupported(node, "a depthwise chain's weights must be constants") }
+            let channels = depthwiseWeight.shape[0]
+            let expandedShape = [input.shape[0], channels, input.shape[2], input.shape[3]]
+            let window = try WindowGeometry(inputHeight: expandedShape[2], inputWidth: expandedShape[3],
+                                            kernel: [depthwiseWeight.shape[2], depthwiseWeight.shape[3]], strides: a.depthwise.strides,
+                                            dilations: a.depthwise.dilations, pads: a.depthwise.pads, autoPad: a.depthwise.autoPad,
+                                            what: "Conv '\(node.name)' (depthwise stage)")
+            let geometry = try ConvolutionGeometry(inChannels: channels, outChannels: channels, kernel: window.kernel, stride: window.stride,
+                                                   padding: window.padding, dilation: window.dilation, groups: channels)
+            return DepthwiseChainKernel(attributes: a, depthwise: geometry,
+                                        expandWeight: a.expand == nil ? nil : constant(node.input(Slot.expandWeight)),
+                                        expandBias: constant(node.input(Slot.expandBias)), depthwiseWeight: depthwiseWeight,
+                                        depthwiseBias: constant(node.input(Slot.depthwiseBias)), projectWeight: projectWeight,
+                                        projectBias: constant(node.input(Slot.projectBias)), input: input, output: y,
+                                        residual: a.project.hasResidual ? try x(Slot.residual) : nil, threads: options.threads ?? ThreadPool.size)
+
         case .gemm(let a):
             let bConstant = constant(node.input(1))
             let runtimeC = node.input(2) != nil && constant(node.input(2)) == nil ? try x(2) : nil

@@ -10,6 +10,13 @@ public enum Operator: Sendable, Equatable {
     /// inputs: X [N, C, H, W], W [M, C/group, kH, kW], B [M]?, then (fused) R [N, M, H', W'];
     /// output: Y [N, M, H', W'] = activation(conv(X, W) + B + R).
     case conv(ConvolutionAttributes)
+    /// A depthwise convolution between 1x1 convolutions (MobileNetV2's inverted residual, or
+    /// MobileNetV1's depthwise → pointwise pair without the expansion), computed a band of output
+    /// rows at a time so the wide intermediate maps never leave the cache (fused by `DepthwiseChainFusion`).
+    /// inputs: X [N, C, H, W], We [E, C, 1, 1]?, Be [E]?, Wd [E, 1, kH, kW], Bd [E]?, Wp [M, E, 1, 1], Bp [M]?, then R [N, M, H', W']?
+    /// (We, Be absent without the expansion, E = C); output: Y [N, M, H', W'] =
+    /// project(depthwise(expand(X))) + R, each stage with its own activation (the projection's after R).
+    case depthwiseChain(DepthwiseChainAttributes)
     /// inputs: A [M, K] (or [K, M] with transA), B [K, N] (or [N, K] with transB), C broadcastable to [M, N]?;
     /// output: Y [M, N] = activation(alpha·A·B + beta·C).
     case gemm(GemmAttributes)
@@ -153,6 +160,30 @@ public struct ConvolutionAttributes: Sendable, Equatable {
     }
 }
 
+/// The stages of a fused depthwise chain, each a Conv's attributes (see `Operator.depthwiseChain`).
+public struct DepthwiseChainAttributes: Sendable, Equatable {
+    /// The 1x1 expansion (stride 1, no padding, group 1), or nil.
+    public var expand: ConvolutionAttributes?
+    /// The depthwise convolution (group = its channels).
+    public var depthwise: ConvolutionAttributes
+    /// The 1x1 projection (stride 1, no padding, group 1); `hasResidual`: R is input 7.
+    public var project: ConvolutionAttributes
+    /// Parameters of each stage as PyTorch counts them (expansion if any, depthwise, projection),
+    /// so summaries can report the stages one by one.
+    public var parameterCounts: [Int]
+
+    public init(expand: ConvolutionAttributes?, depthwise: ConvolutionAttributes, project: ConvolutionAttributes,
+                parameterCounts: [Int] = []) {
+        self.expand = expand
+        self.depthwise = depthwise
+        self.project = project
+        self.parameterCounts = parameterCounts
+    }
+
+    /// Input slots: X 0, expansion 1–2, depthwise 3–4, projection 5–6, residual 7.
+    public static let (expandWeight, expandBias, depthwiseWeight, depthwiseBias, projectWeight, projectBias, residual) = (1, 2, 3, 4, 5, 6, 7)
+}
+
 /// MaxPool's and AveragePool's attributes (2-D).
 public struct PoolingAttributes: Sendable, Equatable {
     public var kernelShape: [Int]
@@ -246,7 +277,7 @@ extension Operator {
     /// The ONNX op type this operator comes from (fused forms name their main op).
     public var typeName: String {
         switch self {
-        case .conv: return "Conv"
+        case .conv, .depthwiseChain: return "Conv"
         case .gemm: return "Gemm"
         case .matMul: return "MatMul"
         case .batchNormalization: return "BatchNormalization"

@@ -109,6 +109,22 @@ public struct ShapeInference: GraphPass {
             }
             return float(output)
 
+        case .depthwiseChain(let a):
+            // Each stage as the Conv it was, on the previous stage's output.
+            typealias Slot = DepthwiseChainAttributes
+            func stage(_ attributes: ConvolutionAttributes, input: [Int]?, weight: Int, bias: Int, residual: [Int]?) throws -> [Int] {
+                let stageShapes = [input, shapes.indices.contains(weight) ? shapes[weight] : nil,
+                                   shapes.indices.contains(bias) ? shapes[bias] : nil] + (residual.map { [$0] } ?? [])
+                return try infer(.conv(attributes), shapes: stageShapes, types: [], data: []).first!.shape
+            }
+            try requireFloat(Array(0..<shapes.count))
+            let x = try shape(0)
+            let expanded = try a.expand.map { try stage($0, input: x, weight: Slot.expandWeight, bias: Slot.expandBias, residual: nil) } ?? x
+            let filtered = try stage(a.depthwise, input: expanded, weight: Slot.depthwiseWeight, bias: Slot.depthwiseBias, residual: nil)
+            let output = try stage(a.project, input: filtered, weight: Slot.projectWeight, bias: Slot.projectBias,
+                                   residual: a.project.hasResidual ? try shape(Slot.residual) : nil)
+            return float(output)
+
         case .gemm(let a):
             try requireFloat(Array(0..<shapes.count))
             let sa = try shape(0), sb = try shape(1)

@@ -157,7 +157,7 @@ struct BufferPlacement {
     /// Operators whose kernels write through their output's strides (so a slice of a wider value is fine).
     static func writesStridedOutput(_ op: Operator) -> Bool {
         switch op {
-        case .conv, .maxPool, .averagePool, .globalAveragePool, .globalMaxPool, .batchNormalization, .lrn,
+        case .conv, .depthwiseChain, .maxPool, .averagePool, .globalAveragePool, .globalMaxPool, .batchNormalization, .lrn,
              .activation, .binary, .sum, .identity, .pad, .transpose, .flatten, .reshape, .squeeze, .unsqueeze, .slice, .cast:
             return true
         default:
@@ -169,6 +169,7 @@ struct BufferPlacement {
     static func inPlaceInputs(_ node: Node) -> [Int]? {
         switch node.op {
         case .conv(let a) where a.hasResidual: return [3]
+        case .depthwiseChain(let a) where a.project.hasResidual: return [DepthwiseChainAttributes.residual]
         case .activation, .batchNormalization: return [0]
         case .binary: return [0, 1]
         case .sum: return Array(node.inputs.indices)

@@ -46,6 +46,11 @@ enum LayoutAssignment {
                 node.inputs[0] = inLayout(node.inputs[0]!, .nhwc)
                 if node.inputs.count > 3, let residual = node.inputs[3] { node.inputs[3] = inLayout(residual, .nhwc) }
                 output = .nhwc
+            case .depthwiseChain:
+                node.inputs[0] = inLayout(node.inputs[0]!, .nhwc)
+                let slot = DepthwiseChainAttributes.residual
+                if node.inputs.count > slot, let residual = node.inputs[slot] { node.inputs[slot] = inLayout(residual, .nhwc) }
+                output = .nhwc
             case .batchNormalization, .lrn, .maxPool, .averagePool, .globalAveragePool, .globalMaxPool:
                 if outputRank == 4 {
                     node.inputs[0] = inLayout(node.inputs[0]!, .nhwc)

@@ -33,6 +33,8 @@ struct DepthwiseChainTests {
              padding: Padding2D(top: 0, bottom: 2, left: 1, right: 3)),                             // 5x5, asymmetric everything
         Case(input: [2, 12, 7, 6], expanded: 12, outChannels: 6, padding: 2, dilation: 2),          // dilated
         Case(input: [1, 6, 6, 8], expanded: 19, outChannels: 1, expand: true, stride: 2, padding: 0), // no padding, Cout 1
+        Case(input: [1, 2, 3, 4], expanded: 8, outChannels: 3, stride: Size2D(2, 1),
+             padding: Padding2D(top: 4, bottom: 6, left: 1, right: 2)),                             // pads past the map: empty bands
     ]
 
     /// The chain through the reference, stage by stage, on an NHWC input.

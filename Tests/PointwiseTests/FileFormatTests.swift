@@ -2,9 +2,18 @@ import Foundation
 import Testing
 @testable import Pointwise
 
-/// A fresh path in the temporary directory.
+/// Where tests write their files: one directory per test process, removed when it exits (the
+/// files of failing tests included), so runs leave nothing behind in the temporary directory.
+let testDirectory: String = {
+    let path = FileManager.default.temporaryDirectory.appendingPathComponent("pointwise-tests-\(getpid())").path
+    try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    atexit { try? FileManager.default.removeItem(atPath: testDirectory) }
+    return path
+}()
+
+/// A fresh path in the tests' directory.
 func temporaryPath(_ name: String) -> String {
-    FileManager.default.temporaryDirectory.appendingPathComponent("pointwise-\(UUID().uuidString)-\(name)").path
+    testDirectory + "/\(UUID().uuidString)-\(name)"
 }
 
 /// A safetensors file from a header (as text) and data bytes, written as-is, so tests can make broken ones.

@@ -146,7 +146,9 @@ final class DepthwiseChainKernel: Kernel, ParallelWork {
             // The input rows the band's windows read, clipped to the image.
             let top = rows.lowerBound * g.stride.height - g.padding.top
             let bottom = (rows.upperBound - 1) * g.stride.height - g.padding.top + (g.kernel.height - 1) * g.dilation.height + 1
-            let needed = max(0, top)..<min(height, bottom)
+            // (Empty when the windows lie in the padding: pads may exceed the map.)
+            let start = min(max(0, top), height)
+            let needed = start..<max(start, min(height, bottom))
             let source: UnsafePointer<Float>
             if let expandWeights {
                 // Keep the rows this band shares with the last one, expand the rest.

@@ -225,7 +225,8 @@ def main():
         for offset, (key, label) in zip((-0.27, 0, 0.27), (("pointwise", "Pointwise"), ("ort", "ONNX Runtime"), ("openvino", "OpenVINO"))):
             axis.bar(positions + offset, [r[f"{key}_min_ms"] for r in rows], 0.27, label=label)
         axis.set_xticks(positions, labels, fontsize=8)
-        axis.set_ylabel("latency, min over runs (ms)")
+        axis.set_yscale("log")  # batch 8 and batch 1 on one chart
+        axis.set_ylabel("latency, min over runs (ms, log scale)")
         axis.set_title(f"{report['cpu']} ({report['isa']}), OpenBLAS {core}")
         axis.legend()
         figure.tight_layout()

@@ -9,6 +9,8 @@ public struct ModelSummary: Sendable {
     public let weightBytes: Int
     /// The most bytes alive at one step: the least any arena could be.
     public let peakLiveBytes: Int
+    /// Steps of the plan (a fused depthwise chain is one step and several rows).
+    public let stepCount: Int
 
     public init(network: String, inputShape: [Int], plan: ExecutionPlan) {
         self.network = network
@@ -16,6 +18,7 @@ public struct ModelSummary: Sendable {
         arenaBytes = plan.memory.arenaBytes
         weightBytes = plan.weightBytes
         peakLiveBytes = plan.memory.peakLiveBytes
+        stepCount = plan.steps.count
         rows = plan.steps.flatMap { step -> [LayerSummary] in
             if let chain = step.kernel as? DepthwiseChainKernel, case .depthwiseChain(let a)? = step.node?.op {
                 return Self.stages(of: chain, a, step: step)
@@ -111,7 +114,7 @@ public struct ModelSummary: Sendable {
                 return (i == 4 || i == 5) ? pad + cell : cell + pad
             }.joined(separator: "  ").trimmingTrailingWhitespace()
         }
-        var lines = ["\(network), input \(describe(inputShape)), \(rows.count) steps after the passes", format(header),
+        var lines = ["\(network), input \(describe(inputShape)), \(stepCount) steps after the passes", format(header),
                      String(repeating: "-", count: widths.reduce(0, +) + 2 * (widths.count - 1))]
         lines += table.map(format)
         lines.append("")

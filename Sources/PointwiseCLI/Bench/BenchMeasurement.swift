@@ -103,6 +103,14 @@ enum BenchMeasurement {
     /// Calls `body` with a closure that runs the recorded GEMM calls on private buffers (nil if none).
     static func withBareSGEMM<R>(_ calls: [GEMMCall], _ body: ((() throws -> Void)?) throws -> R) throws -> R {
         guard !calls.isEmpty else { return try body(nil) }
+        // An implicit GEMM's A rows overlap (lda < K: a convolution's input read in place); its bare
+        // SGEMM is the one on an explicit M×K A, as im2col would have built it.
+        let calls = calls.map { call in
+            var dense = call
+            dense.lda = max(call.lda, call.transposeA ? call.m : call.k)
+            dense.segments = 1
+            return dense
+        }
         func extent(rows: Int, columns: Int, leading: Int) -> Int { (rows - 1) * leading + columns }
         let aCount = calls.map { $0.transposeA ? extent(rows: $0.k, columns: $0.m, leading: $0.lda) : extent(rows: $0.m, columns: $0.k, leading: $0.lda) }.max()!
         let bCount = calls.map { $0.transposeB ? extent(rows: $0.n, columns: $0.k, leading: $0.ldb) : extent(rows: $0.k, columns: $0.n, leading: $0.ldb) }.max()!

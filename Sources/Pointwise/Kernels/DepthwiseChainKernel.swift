@@ -75,7 +75,8 @@ final class DepthwiseChainKernel: Kernel, ParallelWork {
         func floats(_ rows: Int) -> Int {
             (expandWeight == nil ? 0 : (inputRows(rows) * w * e + 15) / 16 * 16) + rows * wOut * e
         }
-        // The most rows whose bands fit the budget; with fewer images than threads, at least one band per thread.
+        // The most rows whose bands fit the budget; with fewer images than threads, bands of at most
+        // H'/threads rows (so usually one band per thread or more).
         var rows = n >= threads ? hOut : (hOut + threads - 1) / max(threads, 1)
         while rows > 1 && floats(rows) * MemoryLayout<Float>.stride > bandBudget { rows -= 1 }
         rows = (hOut + (hOut + rows - 1) / rows - 1) / ((hOut + rows - 1) / rows)  // bands of equal height (14: 7 + 7, not 13 + 1)
@@ -176,7 +177,7 @@ final class DepthwiseChainKernel: Kernel, ParallelWork {
                                 outputHeight: rows.count, outputWidth: outputWidth, weights: depthwiseWeights.pointer,
                                 bias: depthwiseBias.pointer, activation: activations.depthwise, output: filteredBand,
                                 outputRowStride: expanded, accumulate: false, rows: 0..<rows.count, isa: job.isa,
-                                padTop: needed.lowerBound - top)
+                                padTop: max(0, needed.lowerBound - top))
             let firstPixel = (n * outputHeight + rows.lowerBound) * outputWidth
             PackedGEMM.multiply(m: rows.count * outputWidth, n: outChannels, k: expanded, a: filteredBand, lda: expanded,
                                 packed: projectWeights.pointer, columns: 0..<outChannels,

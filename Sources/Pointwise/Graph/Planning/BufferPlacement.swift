@@ -112,7 +112,9 @@ struct BufferPlacement {
                 guard !outputs.contains(o), let slots = Self.inPlaceInputs(node) else { continue }
                 for slot in slots {
                     guard let x = node.input(slot), shape(x) == shape(o), layouts[x.index] == layouts[o.index],
-                          node.presentInputs.filter({ $0 == x }).count == 1,
+                          // No other input may share x's memory (an alias of x, as an Identity or a
+                          // Reshape makes): the kernel would overwrite what it still has to read.
+                          node.presentInputs.filter({ root($0) == root(x) }).count == 1,
                           !external.contains(root(x)), !outputs.contains(root(x)),
                           groupDies(x, at: index),
                           view(x) == View(root: root(x), offset: 0, strides: Operand.strides(shape(x), layouts[x.index]))

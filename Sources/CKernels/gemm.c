@@ -349,7 +349,6 @@ PW_AVX2 static void gemm_packed_avx2(GEMM_PARAMETERS) {
         } \
     }
 
-
 PW_AVX512 static void conv_implicit_avx512(CONV_PARAMETERS) {
     CONV_DRIVER(12, 2, p + 1 < end_panel ? 2 : 1,
                 conv_tile_avx512_any(count, nv, offsets, segments, length, ai, pixel_stride, b0, b1, ci, ldc, init, ldr, 1,

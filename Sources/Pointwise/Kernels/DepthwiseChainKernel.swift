@@ -33,8 +33,9 @@ final class DepthwiseChainKernel: Kernel, ParallelWork {
     let residual: Operand?
     let (batch, height, width): (Int, Int, Int)
     let (outputHeight, outputWidth): (Int, Int)
-    /// Output rows per band, and input rows a band reads at most.
+    /// Output rows per band (bands of equal height), bands per image, and input rows a band reads at most.
     let bandRows: Int
+    let bandsPerImage: Int
     let bandInputRows: Int
     /// Floats of scratch per part: the expanded band (when expanding), then the depthwise band.
     let scratchFloats: Int
@@ -52,24 +53,23 @@ final class DepthwiseChainKernel: Kernel, ParallelWork {
         self.input = input
         self.output = output
         self.residual = residual
-        (batch, height, width, inChannels) = input.nhwc
-        (outputHeight, outputWidth) = (output.nhwc.h, output.nhwc.w)
-        expanded = depthwise.outChannels
-        outChannels = output.nhwc.c
+        let (n, h, w, c) = input.nhwc
+        let (hOut, wOut, m) = (output.nhwc.h, output.nhwc.w, output.nhwc.c)
+        let e = depthwise.outChannels
+        (batch, height, width, inChannels) = (n, h, w, c)
+        (outputHeight, outputWidth) = (hOut, wOut)
+        (expanded, outChannels) = (e, m)
         activations = (attributes.expand?.activation ?? .identity, attributes.depthwise.activation, attributes.project.activation)
         // ONNX weights [N, K, 1, 1] are B transposed (N×K): packed as B = K×N.
-        expandWeights = expandWeight.map { w in w.scalars.withUnsafeBufferPointer {
-            PackedGEMM.pack($0.baseAddress!, k: input.nhwc.c, n: depthwise.outChannels, ldb: input.nhwc.c, transposed: true) } }
+        expandWeights = expandWeight.map { weight in weight.scalars.withUnsafeBufferPointer {
+            PackedGEMM.pack($0.baseAddress!, k: c, n: e, ldb: c, transposed: true) } }
         self.expandBias = expandBias.map { FloatBuffer($0.scalars) }
         depthwiseWeights = FloatBuffer(ConvolutionKernel.packDepthwise(depthwiseWeight.scalars, depthwise))
         self.depthwiseBias = depthwiseBias.map { FloatBuffer($0.scalars) }
-        projectWeights = projectWeight.scalars.withUnsafeBufferPointer {
-            PackedGEMM.pack($0.baseAddress!, k: depthwise.outChannels, n: output.nhwc.c, ldb: depthwise.outChannels, transposed: true)
-        }
+        projectWeights = projectWeight.scalars.withUnsafeBufferPointer { PackedGEMM.pack($0.baseAddress!, k: e, n: m, ldb: e, transposed: true) }
         self.projectBias = projectBias.map { FloatBuffer($0.scalars) }
 
         let g = depthwise
-        let (n, h, w, wOut, hOut, e) = (input.nhwc.n, input.nhwc.h, input.nhwc.w, output.nhwc.w, output.nhwc.h, depthwise.outChannels)
         let span = (g.kernel.height - 1) * g.dilation.height + 1
         func inputRows(_ rows: Int) -> Int { min(h, (rows - 1) * g.stride.height + span) }
         func floats(_ rows: Int) -> Int {
@@ -79,20 +79,26 @@ final class DepthwiseChainKernel: Kernel, ParallelWork {
         // H'/threads rows (so usually one band per thread or more).
         var rows = n >= threads ? hOut : (hOut + threads - 1) / max(threads, 1)
         while rows > 1 && floats(rows) * MemoryLayout<Float>.stride > bandBudget { rows -= 1 }
-        rows = (hOut + (hOut + rows - 1) / rows - 1) / ((hOut + rows - 1) / rows)  // bands of equal height (14: 7 + 7, not 13 + 1)
+        // As many bands as that takes, of equal height (14 rows: 7 + 7, not 13 + 1). Rounding the
+        // height up can leave fewer bands than asked for (5 rows in 4 bands: 2 + 2 + 1), so count again.
+        let bands = (hOut + rows - 1) / rows
+        rows = (hOut + bands - 1) / bands
+        bandsPerImage = (hOut + rows - 1) / rows
         bandRows = rows
         bandInputRows = inputRows(rows)
         scratchFloats = (floats(rows) + 15) / 16 * 16
-        let bands = n * ((hOut + rows - 1) / rows)
-        parts = max(1, min(threads, bands))
+        parts = max(1, min(threads, n * bandsPerImage))
         workspaceBytes = parts * scratchFloats * MemoryLayout<Float>.stride
     }
 
-    var macs: Int {
+    /// Multiply-accumulates of each stage (the expansion's 0 without one), for `macs` and summaries.
+    var stageMACs: (expand: Int, depthwise: Int, project: Int) {
         let pixels = batch * outputHeight * outputWidth
-        return (expandWeights == nil ? 0 : batch * height * width * inChannels * expanded)
-            + pixels * expanded * depthwise.kernel.height * depthwise.kernel.width + pixels * expanded * outChannels
+        return (expandWeights == nil ? 0 : batch * height * width * inChannels * expanded,
+                pixels * expanded * depthwise.kernel.height * depthwise.kernel.width, pixels * expanded * outChannels)
     }
+
+    var macs: Int { stageMACs.expand + stageMACs.depthwise + stageMACs.project }
 
     var weightBytes: Int {
         [expandWeights, expandBias, depthwiseWeights, depthwiseBias, projectWeights, projectBias].reduce(0) { $0 + ($1?.byteCount ?? 0) }
@@ -125,14 +131,14 @@ final class DepthwiseChainKernel: Kernel, ParallelWork {
         let inPlace = r != nil && r! == UnsafePointer(y)
         var job = Job(x: UnsafePointer(frame.float(input)), y: y, ldy: ldy, residual: r, ldr: inPlace ? ldy : outChannels,
                       workspace: frame.floatWorkspace(), isa: frame.isa)
-        let bands = batch * ((outputHeight + bandRows - 1) / bandRows)
-        withUnsafePointer(to: &job) { ThreadPool.run(parts: min(parts, ThreadPool.available, bands), self, context: UnsafeRawPointer($0)) }
+        withUnsafePointer(to: &job) {
+            ThreadPool.run(parts: min(parts, ThreadPool.available, batch * bandsPerImage), self, context: UnsafeRawPointer($0))
+        }
     }
 
     func runPart(_ part: Int, of parts: Int, context: UnsafeRawPointer) {
         let job = context.assumingMemoryBound(to: Job.self).pointee
         let g = depthwise
-        let bandsPerImage = (outputHeight + bandRows - 1) / bandRows
         let mine = ThreadPool.range(part, of: parts, count: batch * bandsPerImage)
         let scratch = job.workspace + part * scratchFloats
         let expandedBand = scratch

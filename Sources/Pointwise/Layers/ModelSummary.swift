@@ -65,6 +65,7 @@ public struct ModelSummary: Sendable {
         let (n, h, w) = (chain.batch, chain.height, chain.width)
         let (oh, ow) = (chain.outputHeight, chain.outputWidth)
         let (c, e, m) = (chain.inChannels, chain.expanded, chain.outChannels)
+        let macs = chain.stageMACs
         var rows: [LayerSummary] = []
         let counts = a.parameterCounts
         func row(_ stage: String, kind: LayerSummary.Kind, shape: [Int], weights: Int, macs: Int, gemm: String) {
@@ -76,12 +77,12 @@ public struct ModelSummary: Sendable {
         }
         if a.expand != nil {
             row("expand", kind: .convolution(kernel: 1, groups: 1, depthwise: false), shape: [n, h, w, e], weights: e * c,
-                macs: n * h * w * c * e, gemm: "\(n * h * w)×\(c)×\(e)")
+                macs: macs.expand, gemm: "\(n * h * w)×\(c)×\(e)")
         }
         row("depthwise", kind: .convolution(kernel: g.kernel, groups: e, depthwise: true), shape: [n, oh, ow, e],
-            weights: e * g.kernel.height * g.kernel.width, macs: n * oh * ow * e * g.kernel.height * g.kernel.width, gemm: "depthwise")
+            weights: e * g.kernel.height * g.kernel.width, macs: macs.depthwise, gemm: "depthwise")
         row("project", kind: .convolution(kernel: 1, groups: 1, depthwise: false), shape: [n, oh, ow, m], weights: m * e,
-            macs: n * oh * ow * e * m, gemm: "\(n * oh * ow)×\(e)×\(m)")
+            macs: macs.project, gemm: "\(n * oh * ow)×\(e)×\(m)")
         return rows
     }
 

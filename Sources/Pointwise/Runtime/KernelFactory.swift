@@ -20,6 +20,14 @@ struct KernelFactory {
 
     private func constant(_ value: ValueID?) -> Tensor? { value.flatMap { graph.initializers[$0]?.floatTensor } }
 
+    /// A Conv's geometry from its attributes, its input's (NCHW) and weight's shapes.
+    private func convolutionGeometry(_ a: ConvolutionAttributes, input: [Int], weight: [Int], what: String) throws -> ConvolutionGeometry {
+        let window = try WindowGeometry(inputHeight: input[2], inputWidth: input[3], kernel: [weight[2], weight[3]],
+                                        strides: a.strides, dilations: a.dilations, pads: a.pads, autoPad: a.autoPad, what: what)
+        return try ConvolutionGeometry(inChannels: input[1], outChannels: weight[0], kernel: window.kernel,
+                                       stride: window.stride, padding: window.padding, dilation: window.dilation, groups: a.group)
+    }
+
     private func unsupported(_ node: Node, _ why: String) -> PointwiseError {
         .unsupportedNodes(["'\(node.name)' (\(node.op.typeName)): \(why)"])
     }
@@ -51,10 +59,7 @@ struct KernelFactory {
             let runtimeWeight = weight == nil ? try x(1) : nil
             let runtimeBias = node.input(2) != nil && constant(node.input(2)) == nil ? try x(2) : nil
             let input = try x(0)
-            let window = try WindowGeometry(inputHeight: input.shape[2], inputWidth: input.shape[3], kernel: [weightShape[2], weightShape[3]],
-                                            strides: a.strides, dilations: a.dilations, pads: a.pads, autoPad: a.autoPad, what: "Conv '\(node.name)'")
-            let geometry = try ConvolutionGeometry(inChannels: input.shape[1], outChannels: weightShape[0], kernel: window.kernel,
-                                                   stride: window.stride, padding: window.padding, dilation: window.dilation, groups: a.group)
+            let geometry = try convolutionGeometry(a, input: input.shape, weight: weightShape, what: "Conv '\(node.name)'")
             let residual = a.hasResidual ? try x(3) : nil
             let bias = constant(node.input(2))
             let threads = options.threads ?? ThreadPool.size
@@ -91,14 +96,10 @@ struct KernelFactory {
             guard let depthwiseWeight = constant(node.input(Slot.depthwiseWeight)), let projectWeight = constant(node.input(Slot.projectWeight)),
                   a.expand == nil || constant(node.input(Slot.expandWeight)) != nil, depthwiseWeight.shape.count == 4
             else { throw unsupported(node, "a depthwise chain's weights must be constants") }
-            let channels = depthwiseWeight.shape[0]
-            let expandedShape = [input.shape[0], channels, input.shape[2], input.shape[3]]
-            let window = try WindowGeometry(inputHeight: expandedShape[2], inputWidth: expandedShape[3],
-                                            kernel: [depthwiseWeight.shape[2], depthwiseWeight.shape[3]], strides: a.depthwise.strides,
-                                            dilations: a.depthwise.dilations, pads: a.depthwise.pads, autoPad: a.depthwise.autoPad,
-                                            what: "Conv '\(node.name)' (depthwise stage)")
-            let geometry = try ConvolutionGeometry(inChannels: channels, outChannels: channels, kernel: window.kernel, stride: window.stride,
-                                                   padding: window.padding, dilation: window.dilation, groups: channels)
+            // The depthwise stage reads the expanded map: the input's batch and size, the weight's channels.
+            let expandedShape = [input.shape[0], depthwiseWeight.shape[0], input.shape[2], input.shape[3]]
+            let geometry = try convolutionGeometry(a.depthwise, input: expandedShape, weight: depthwiseWeight.shape,
+                                                   what: "Conv '\(node.name)' (depthwise stage)")
             return DepthwiseChainKernel(attributes: a, depthwise: geometry,
                                         expandWeight: a.expand == nil ? nil : constant(node.input(Slot.expandWeight)),
                                         expandBias: constant(node.input(Slot.expandBias)), depthwiseWeight: depthwiseWeight,

@@ -7,7 +7,7 @@
 //
 // Blocking (GotoBLAS order without packing A): K in blocks of ≤ 256 (partial sums kept in C between
 // blocks); rows in chunks whose A block fits in L2; per chunk, each pair of panels (32 columns, the
-// B block ≤ 32 KiB stays in L1) against every 12-row tile (AVX-512: 12×32 accumulators in 24
+// B block ≤ 32 KiB stays in L1) against every 8-row tile (AVX-512: 8×32 accumulators in 16
 // registers) or 6-row tile (AVX2: 6×16 in 12). Portable C: one row × one panel at a time.
 //
 // The same tiles run the implicit-GEMM convolution (`pw_conv_implicit_packed`): A's row for an
@@ -194,7 +194,13 @@ PW_AVX2 static void conv_tile_avx2_any(size_t mr, size_t nv, const ptrdiff_t *se
     GEMM_TILE_AVX2_SWITCH(segments, count)
 }
 
-// MARK: AVX-512: 12 rows × 32 columns (two panels, one vector each), or × 16 for a single panel.
+// MARK: AVX-512: 8 rows × 32 columns (two panels, one vector each), or × 16 for a single panel.
+//
+// 8 rows, not the 12 that fit in the registers (MLAS's choice): on AMD EPYC (Zen 4, AVX-512 on
+// 256-bit units) 12-row tiles ran 5–25 % slower than 8-row ones in a standalone harness around
+// `pw_gemm_packed` (warm caches, min of 60, GFLOP/s 12 → 8 rows: 196×1024×256 106 → 116,
+// 3136×64×256 104 → 110, 12544×16×96 71 → 92, 196×512×512 113 → 115); 6 or 5 rows × 64 columns
+// and 8 × 48 were no better than 8 × 32.
 
 PW_AVX512 PW_INLINE void gemm_tile_avx512(const size_t mr, const size_t nv, const ptrdiff_t *segments, size_t count,
                                           size_t kc, const float *a, size_t lda,
@@ -204,7 +210,7 @@ PW_AVX512 PW_INLINE void gemm_tile_avx512(const size_t mr, const size_t nv, cons
     // Plain loads and stores for whole vectors, masks only for the panel's last, partial one.
 #define LOAD_COLUMNS(p, j) (mask[j] == (__mmask16)0xFFFF ? _mm512_loadu_ps(p) : _mm512_maskz_loadu_ps(mask[j], (p)))
 #define STORE_COLUMNS(p, j, v) do { if (mask[j] == (__mmask16)0xFFFF) _mm512_storeu_ps((p), (v)); else _mm512_mask_storeu_ps((p), mask[j], (v)); } while (0)
-    __m512 acc[12][2];
+    __m512 acc[8][2];
     __mmask16 mask[2] = {k0, k1};
     for (size_t r = 0; r < mr; r++)
         for (size_t j = 0; j < nv; j++)
@@ -241,8 +247,6 @@ PW_AVX512 PW_INLINE void gemm_tile_avx512(const size_t mr, const size_t nv, cons
              else gemm_tile_avx512(MR, 1, SEGMENTS, COUNT, kc, a, lda, b0, b1, c, ldc, init, ldi, last, bias, k0, k1, act); break;
 #define GEMM_TILE_AVX512_SWITCH(SEGMENTS, COUNT) \
     switch (mr) { \
-    GEMM_TILE_AVX512_CASE(12, SEGMENTS, COUNT) GEMM_TILE_AVX512_CASE(11, SEGMENTS, COUNT) \
-    GEMM_TILE_AVX512_CASE(10, SEGMENTS, COUNT) GEMM_TILE_AVX512_CASE(9, SEGMENTS, COUNT) \
     GEMM_TILE_AVX512_CASE(8, SEGMENTS, COUNT) GEMM_TILE_AVX512_CASE(7, SEGMENTS, COUNT) \
     GEMM_TILE_AVX512_CASE(6, SEGMENTS, COUNT) GEMM_TILE_AVX512_CASE(5, SEGMENTS, COUNT) \
     GEMM_TILE_AVX512_CASE(4, SEGMENTS, COUNT) GEMM_TILE_AVX512_CASE(3, SEGMENTS, COUNT) \
@@ -292,8 +296,8 @@ PW_AVX2 PW_INLINE __m256i gemm_mask8(size_t j0, size_t end) {
                 const float *b0 = packed + p * k * GEMM_PANEL + k0 * GEMM_PANEL; \
                 const float *b1 = b0 + k * GEMM_PANEL; \
                 const float *bj = bias ? bias + j0 : NULL; \
-                /* Tiles of equal height (49 rows: 10+10+10+10+9, not 12+12+12+12+1, whose one-row \
-                   tile would wait on FMA latency). */ \
+                /* Tiles of equal height (49 rows: 7 tiles of 7, not 6 of 8 and one of 1, whose \
+                   one-row tile would wait on FMA latency). */ \
                 size_t tiles = (i1 - i0 + MR - 1) / MR, base = (i1 - i0) / tiles, extra = (i1 - i0) % tiles; \
                 for (size_t t = 0, i = i0; t < tiles; t++) { \
                     size_t rows = base + (t < extra ? 1 : 0); \
@@ -315,7 +319,7 @@ PW_AVX2 PW_INLINE __m256i gemm_mask8(size_t j0, size_t end) {
     float *c, size_t ldc, const float *bias, const float *residual, size_t ldr, pw_activation act
 
 PW_AVX512 static void gemm_packed_avx512(GEMM_PARAMETERS) {
-    GEMM_DRIVER(12, 2, p + 1 < end_panel ? 2 : 1,
+    GEMM_DRIVER(8, 2, p + 1 < end_panel ? 2 : 1,
                 gemm_tile_avx512_any(rows, nv, kn, ai, lda, b0, b1, ci, ldc, init, ldi, last, bj,
                                      gemm_mask16(j0, column_end), gemm_mask16(j0 + 16, column_end), act))
 }
@@ -350,7 +354,7 @@ PW_AVX2 static void gemm_packed_avx2(GEMM_PARAMETERS) {
     }
 
 PW_AVX512 static void conv_implicit_avx512(CONV_PARAMETERS) {
-    CONV_DRIVER(12, 2, p + 1 < end_panel ? 2 : 1,
+    CONV_DRIVER(8, 2, p + 1 < end_panel ? 2 : 1,
                 conv_tile_avx512_any(count, nv, offsets, segments, length, ai, pixel_stride, b0, b1, ci, ldc, init, ldr, 1,
                                      bj, gemm_mask16(j0, n), gemm_mask16(j0 + 16, n), act))
 }

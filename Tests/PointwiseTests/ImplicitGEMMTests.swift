@@ -5,7 +5,7 @@ import Testing
 /// output pixel's row of A as segments of the padded input, no im2col) on every ISA, against the
 /// Double-accumulating `Reference.conv2D`: kernels of 1…7 taps with and without dilation (segments
 /// per kernel row, or per tap when dilated in width), strides, asymmetric and no padding (the input
-/// read in place), output widths around the tiles (AVX-512 12 pixels, AVX2 6), Cout around the
+/// read in place), output widths around the tiles (AVX-512 up to 8 pixels, AVX2 6, heights balanced), Cout around the
 /// vectors and panel pairs (8, 16, 32), batch > 1, residuals dense and in place, an output that is
 /// a channel slice of a wider tensor, one and two threads, NaN and infinity.
 @Suite("Implicit GEMM convolution")
@@ -35,6 +35,8 @@ struct ImplicitGEMMTests {
         Case(input: [2, 10, 15, 3], outChannels: 31, kernel: 3, stride: 2, padding: Padding2D(height: 1, width: 2),
              dilation: Size2D(1, 2)),                                                              // dilated columns: a segment per tap
         Case(input: [1, 5, 1, 16], outChannels: 1, kernel: 3, padding: 1),                         // W' = 1, Cout = 1, K = 144
+        Case(input: [2, 5, 8, 6], outChannels: 40, kernel: 3, padding: 1),                         // W' = 8: one whole AVX-512 tile
+        Case(input: [1, 6, 17, 3], outChannels: 48, kernel: 3, padding: 1),                        // W' = 17: tiles of 6, 6, 5
         Case(input: [2, 7, 30, 28], outChannels: 24, kernel: 3, stride: 1, padding: Padding2D(height: 0, width: 1)), // K = 252, W' = 30
     ]
 

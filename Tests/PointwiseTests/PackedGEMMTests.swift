@@ -3,7 +3,7 @@ import Testing
 @testable import Pointwise
 
 /// `pw_gemm_packed` on every ISA against a Double reference, on sizes around its tile boundaries:
-/// rows 1…13 and 25 (AVX-512 tiles of 12, AVX2 of 6), columns around 8, 16 and 32 (vector, panel
+/// rows 1…17 and 25 (AVX-512 tiles of up to 8 rows, AVX2 of 6, heights balanced), columns around 8, 16 and 32 (vector, panel
 /// and panel pair), K across its blocks of ≤ 256 (partial sums kept in C between them) and 0.
 @Suite("Packed GEMM")
 struct PackedGEMMTests {
@@ -70,7 +70,7 @@ struct PackedGEMMTests {
     @Test("sizes around the tiles, panels and K blocks, against Double", arguments: supported)
     func sizes(isa: KernelISA) throws {
         var seed: UInt64 = 1
-        for m in [1, 2, 5, 6, 7, 11, 12, 13, 25] {
+        for m in [1, 2, 5, 6, 7, 8, 9, 11, 12, 13, 16, 17, 25] {
             for n in [1, 7, 8, 9, 16, 17, 31, 32, 33, 48, 70] {
                 for k in [1, 3, 16, 27] {
                     try check(isa, m: m, n: n, k: k, bias: (m + n) % 2 == 0, residual: .none, activation: .identity, seed: seed)

@@ -4,14 +4,14 @@
 #include "isa.h"
 
 #define DEPTHWISE_PARAMETERS \
-    const float *x, size_t batch, size_t height, size_t width, size_t channels, \
-    const float *w, size_t kernel_h, size_t kernel_w, size_t stride_h, size_t stride_w, \
+    const float *x, size_t ldx, size_t batch, size_t height, size_t width, size_t channels, \
+    const float *w, size_t ldw, size_t kernel_h, size_t kernel_w, size_t stride_h, size_t stride_w, \
     size_t pad_top, size_t pad_left, size_t dilation_h, size_t dilation_w, \
     const float *bias, pw_activation a, float *y, size_t out_h, size_t out_w, size_t ldy, int accumulate, \
     size_t row_begin, size_t row_end
 
 #define DEPTHWISE_ARGUMENTS \
-    x, batch, height, width, channels, w, kernel_h, kernel_w, stride_h, stride_w, pad_top, pad_left, \
+    x, ldx, batch, height, width, channels, w, ldw, kernel_h, kernel_w, stride_h, stride_w, pad_top, pad_left, \
     dilation_h, dilation_w, bias, a, y, out_h, out_w, ldy, accumulate, row_begin, row_end
 
 // What both pixel loops below share. DEPTHWISE_START: dilations (0 counts as 1). DEPTHWISE_ROW_START,
@@ -26,7 +26,7 @@
     size_t kh0, kh1; \
     pw_tap_range(oh, stride_h, pad_top, dh, kernel_h, height, &kh0, &kh1); \
     ptrdiff_t ih0 = (ptrdiff_t)(oh * stride_h) - (ptrdiff_t)pad_top; \
-    const float *origin = x + n * height * width * channels;
+    const float *origin = x + n * height * width * ldx;
 #define DEPTHWISE_PIXEL_START \
     size_t kw0, kw1; \
     pw_tap_range(ow, stride_w, pad_left, dw, kernel_w, width, &kw0, &kw1); \
@@ -83,8 +83,8 @@ PW_INLINE void depthwise_interior(size_t out_w, size_t width, size_t stride_w, s
     }
 
 // The input pixel row of kernel row kh (inside the input) and the pixel of kernel column kw.
-#define DEPTHWISE_ROW(kh) (origin + (size_t)(ih0 + (ptrdiff_t)((kh) * dh)) * width * channels)
-#define DEPTHWISE_COLUMN(kw) ((size_t)(iw0 + (ptrdiff_t)((kw) * dw)) * channels)
+#define DEPTHWISE_ROW(kh) (origin + (size_t)(ih0 + (ptrdiff_t)((kh) * dh)) * width * ldx)
+#define DEPTHWISE_COLUMN(kw) ((size_t)(iw0 + (ptrdiff_t)((kw) * dw)) * ldx)
 
 // MARK: Portable: blocks of 16 channels accumulate in a local array the compiler keeps in vector
 // registers (constant trip counts); the rest accumulates in the output row. Channel loops innermost.
@@ -101,7 +101,7 @@ static void depthwise_portable(DEPTHWISE_PARAMETERS) {
             for (size_t kh = kh0; kh < kh1; kh++) {
                 const float *row = DEPTHWISE_ROW(kh) + c0;
                 for (size_t kw = kw0; kw < kw1; kw++) {
-                    const float *pixel = row + DEPTHWISE_COLUMN(kw), *taps = w + (kh * kernel_w + kw) * channels + c0;
+                    const float *pixel = row + DEPTHWISE_COLUMN(kw), *taps = w + (kh * kernel_w + kw) * ldw + c0;
                     for (size_t j = 0; j < DEPTHWISE_PORTABLE_BLOCK; j++) acc[j] += pixel[j] * taps[j];
                 }
             }
@@ -118,7 +118,7 @@ static void depthwise_portable(DEPTHWISE_PARAMETERS) {
             for (size_t kh = kh0; kh < kh1; kh++) {
                 const float *row = DEPTHWISE_ROW(kh);
                 for (size_t kw = kw0; kw < kw1; kw++) {
-                    const float *pixel = row + DEPTHWISE_COLUMN(kw), *taps = w + (kh * kernel_w + kw) * channels;
+                    const float *pixel = row + DEPTHWISE_COLUMN(kw), *taps = w + (kh * kernel_w + kw) * ldw;
                     for (size_t c = c0; c < channels; c++) out[c] += pixel[c] * taps[c];
                 }
             }
@@ -133,7 +133,7 @@ static void depthwise_portable(DEPTHWISE_PARAMETERS) {
 // overlap instead of waiting on each other), or one masked vector for the tail.
 
 PW_AVX2 PW_INLINE void depthwise_block8(size_t nv, int masked, __m256i k, const float *origin, const float *w,
-                                        const float *bias, float *out, size_t c, size_t channels, size_t width,
+                                        const float *bias, float *out, size_t c, size_t ldx, size_t ldw, size_t width,
                                         size_t kernel_w, size_t kh0, size_t kh1, size_t kw0, size_t kw1,
                                         ptrdiff_t ih0, ptrdiff_t iw0, size_t dh, size_t dw, int accumulate, pw_activation a) {
 #define LOAD8(p) (masked ? _mm256_maskload_ps((p), k) : _mm256_loadu_ps(p))
@@ -144,9 +144,9 @@ PW_AVX2 PW_INLINE void depthwise_block8(size_t nv, int masked, __m256i k, const 
     }
     for (size_t kh = kh0; kh < kh1; kh++) {
         const float *row = DEPTHWISE_ROW(kh) + c;
-        const float *taps = w + kh * kernel_w * channels + c;
+        const float *taps = w + kh * kernel_w * ldw + c;
         for (size_t kw = kw0; kw < kw1; kw++) {
-            const float *pixel = row + DEPTHWISE_COLUMN(kw), *tap = taps + kw * channels;
+            const float *pixel = row + DEPTHWISE_COLUMN(kw), *tap = taps + kw * ldw;
             for (size_t j = 0; j < nv; j++)
                 sum[j] = _mm256_fmadd_ps(LOAD8(pixel + 8 * j), LOAD8(tap + 8 * j), sum[j]);
         }
@@ -161,13 +161,13 @@ PW_AVX2 PW_INLINE void depthwise_block8(size_t nv, int masked, __m256i k, const 
 }
 
 #define DEPTHWISE_BLOCK8(NV, MASKED, K) \
-    depthwise_block8(NV, MASKED, K, origin, w, bias, out, c, channels, width, kernel_w, kh0, kh1, kw0, kw1, \
+    depthwise_block8(NV, MASKED, K, origin, w, bias, out, c, ldx, ldw, width, kernel_w, kh0, kh1, kw0, kw1, \
                      ih0, iw0, dh, dw, accumulate, a)
 
 // Four interior pixels (stride_w·channels apart in the input, ldy apart in the output), nv ≤ 2
 // vectors of 8 channels each: 4·nv independent FMA chains, each tap's weights loaded once.
 PW_AVX2 PW_INLINE void depthwise_run4x8(size_t nv, int masked, __m256i k, const float *origin, const float *w,
-                                        const float *bias, float *out, size_t ldy, size_t c, size_t channels,
+                                        const float *bias, float *out, size_t ldy, size_t c, size_t ldx, size_t ldw,
                                         size_t width, size_t kernel_w, size_t kh0, size_t kh1, ptrdiff_t ih0,
                                         ptrdiff_t iw0, size_t step, size_t dh, size_t dw, int accumulate, pw_activation a) {
 #define LOAD8(p) (masked ? _mm256_maskload_ps((p), k) : _mm256_loadu_ps(p))
@@ -178,10 +178,10 @@ PW_AVX2 PW_INLINE void depthwise_run4x8(size_t nv, int masked, __m256i k, const 
             sum[p][j] = accumulate ? _mm256_add_ps(b, LOAD8(out + p * ldy + c + 8 * j)) : b;
     }
     for (size_t kh = kh0; kh < kh1; kh++) {
-        const float *row = DEPTHWISE_ROW(kh) + (size_t)iw0 * channels + c;
-        const float *taps = w + kh * kernel_w * channels + c;
+        const float *row = DEPTHWISE_ROW(kh) + (size_t)iw0 * ldx + c;
+        const float *taps = w + kh * kernel_w * ldw + c;
         for (size_t kw = 0; kw < kernel_w; kw++) {
-            const float *pixel = row + kw * dw * channels, *tap = taps + kw * channels;
+            const float *pixel = row + kw * dw * ldx, *tap = taps + kw * ldw;
             for (size_t j = 0; j < nv; j++) {
                 __m256 t = LOAD8(tap + 8 * j);
                 for (size_t p = 0; p < 4; p++)
@@ -200,8 +200,8 @@ PW_AVX2 PW_INLINE void depthwise_run4x8(size_t nv, int masked, __m256i k, const 
 }
 
 #define DEPTHWISE_RUN4X8(NV, MASKED, K) \
-    depthwise_run4x8(NV, MASKED, K, origin, w, bias, out, ldy, c, channels, width, kernel_w, kh0, kh1, ih0, iw0, \
-                     stride_w * channels, dh, dw, accumulate, a)
+    depthwise_run4x8(NV, MASKED, K, origin, w, bias, out, ldy, c, ldx, ldw, width, kernel_w, kh0, kh1, ih0, iw0, \
+                     stride_w * ldx, dh, dw, accumulate, a)
 
 PW_AVX2 static void depthwise_avx2(DEPTHWISE_PARAMETERS) {
     __m256i all = _mm256_set1_epi32(-1), tail = pw_mask8(channels % 8);
@@ -224,7 +224,7 @@ PW_AVX2 static void depthwise_avx2(DEPTHWISE_PARAMETERS) {
 // MARK: AVX-512: blocks of nv ≤ 8 vectors of 16 channels, or one masked vector for the tail.
 
 PW_AVX512 PW_INLINE void depthwise_block16(size_t nv, __mmask16 k, const float *origin, const float *w,
-                                           const float *bias, float *out, size_t c, size_t channels, size_t width,
+                                           const float *bias, float *out, size_t c, size_t ldx, size_t ldw, size_t width,
                                            size_t kernel_w, size_t kh0, size_t kh1, size_t kw0, size_t kw1,
                                            ptrdiff_t ih0, ptrdiff_t iw0, size_t dh, size_t dw, int accumulate, pw_activation a) {
     __m512 sum[8];
@@ -234,9 +234,9 @@ PW_AVX512 PW_INLINE void depthwise_block16(size_t nv, __mmask16 k, const float *
     }
     for (size_t kh = kh0; kh < kh1; kh++) {
         const float *row = DEPTHWISE_ROW(kh) + c;
-        const float *taps = w + kh * kernel_w * channels + c;
+        const float *taps = w + kh * kernel_w * ldw + c;
         for (size_t kw = kw0; kw < kw1; kw++) {
-            const float *pixel = row + DEPTHWISE_COLUMN(kw), *tap = taps + kw * channels;
+            const float *pixel = row + DEPTHWISE_COLUMN(kw), *tap = taps + kw * ldw;
             for (size_t j = 0; j < nv; j++)
                 sum[j] = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(k, pixel + 16 * j), _mm512_maskz_loadu_ps(k, tap + 16 * j), sum[j]);
         }
@@ -246,12 +246,12 @@ PW_AVX512 PW_INLINE void depthwise_block16(size_t nv, __mmask16 k, const float *
 }
 
 #define DEPTHWISE_BLOCK16(NV, K) \
-    depthwise_block16(NV, K, origin, w, bias, out, c, channels, width, kernel_w, kh0, kh1, kw0, kw1, \
+    depthwise_block16(NV, K, origin, w, bias, out, c, ldx, ldw, width, kernel_w, kh0, kh1, kw0, kw1, \
                       ih0, iw0, dh, dw, accumulate, a)
 
 // Four interior pixels, nv ≤ 2 vectors of 16 channels each (see depthwise_run4x8).
 PW_AVX512 PW_INLINE void depthwise_run4x16(size_t nv, __mmask16 k, const float *origin, const float *w,
-                                           const float *bias, float *out, size_t ldy, size_t c, size_t channels,
+                                           const float *bias, float *out, size_t ldy, size_t c, size_t ldx, size_t ldw,
                                            size_t width, size_t kernel_w, size_t kh0, size_t kh1, ptrdiff_t ih0,
                                            ptrdiff_t iw0, size_t step, size_t dh, size_t dw, int accumulate, pw_activation a) {
     __m512 sum[4][2];
@@ -261,10 +261,10 @@ PW_AVX512 PW_INLINE void depthwise_run4x16(size_t nv, __mmask16 k, const float *
             sum[p][j] = accumulate ? _mm512_add_ps(b, _mm512_maskz_loadu_ps(k, out + p * ldy + c + 16 * j)) : b;
     }
     for (size_t kh = kh0; kh < kh1; kh++) {
-        const float *row = DEPTHWISE_ROW(kh) + (size_t)iw0 * channels + c;
-        const float *taps = w + kh * kernel_w * channels + c;
+        const float *row = DEPTHWISE_ROW(kh) + (size_t)iw0 * ldx + c;
+        const float *taps = w + kh * kernel_w * ldw + c;
         for (size_t kw = 0; kw < kernel_w; kw++) {
-            const float *pixel = row + kw * dw * channels, *tap = taps + kw * channels;
+            const float *pixel = row + kw * dw * ldx, *tap = taps + kw * ldw;
             for (size_t j = 0; j < nv; j++) {
                 __m512 t = _mm512_maskz_loadu_ps(k, tap + 16 * j);
                 for (size_t p = 0; p < 4; p++)
@@ -279,8 +279,8 @@ PW_AVX512 PW_INLINE void depthwise_run4x16(size_t nv, __mmask16 k, const float *
 }
 
 #define DEPTHWISE_RUN4X16(NV, K) \
-    depthwise_run4x16(NV, K, origin, w, bias, out, ldy, c, channels, width, kernel_w, kh0, kh1, ih0, iw0, \
-                      stride_w * channels, dh, dw, accumulate, a)
+    depthwise_run4x16(NV, K, origin, w, bias, out, ldy, c, ldx, ldw, width, kernel_w, kh0, kh1, ih0, iw0, \
+                      stride_w * ldx, dh, dw, accumulate, a)
 
 PW_AVX512 static void depthwise_avx512(DEPTHWISE_PARAMETERS) {
     __mmask16 all = (__mmask16)0xFFFF, tail = pw_mask16(channels % 16);

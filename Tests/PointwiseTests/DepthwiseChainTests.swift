@@ -4,8 +4,9 @@ import Testing
 /// The fused depthwise chain: the pass (`DepthwiseChainFusion`: what it fuses, what it must not),
 /// the kernel on every ISA against the Double reference stage by stage (bands of 1 row up to whole
 /// images, so the expansion's halo rows are moved across bands, stride 2, dilation, padding on
-/// every side, odd sizes, batch > 1, residual in place and dense, an output that is a slice), one
-/// and two threads, NaN and infinity, and whole graphs through the engine.
+/// every side, odd sizes, batch > 1, residual in place and dense, an output that is a slice), with
+/// the threads splitting bands or channels, one and two threads, NaN and infinity, and whole graphs
+/// through the engine.
 @Suite("Depthwise chain fusion")
 struct DepthwiseChainTests {
     static var supported: [KernelISA] { KernelISA.allCases.filter { $0.rawValue <= KernelISA.best.rawValue } }
@@ -35,6 +36,8 @@ struct DepthwiseChainTests {
         Case(input: [1, 6, 6, 8], expanded: 19, outChannels: 1, expand: true, stride: 2, padding: 0), // no padding, Cout 1
         Case(input: [1, 2, 3, 4], expanded: 8, outChannels: 3, stride: Size2D(2, 1),
              padding: Padding2D(top: 4, bottom: 6, left: 1, right: 2)),                             // pads past the map: empty bands
+        Case(input: [1, 7, 7, 20], expanded: 40, outChannels: 36),                                 // 7×7: channel slices 16 + 24, 16 + 20
+        Case(input: [2, 5, 9, 35], expanded: 35, outChannels: 18, expand: false),                   // no expansion, slices of 35 and 18
     ]
 
     /// The chain through the reference, stage by stage, on an NHWC input.
@@ -60,7 +63,7 @@ struct DepthwiseChainTests {
 
     /// The kernel for a case, its output shape (NHWC) and the operands: x slot 0, y slot 1 (pixels ldy apart), dense residual slot 2.
     static func kernel(_ c: Case, weights w: [Tensor], activations: [Activation], residual: Residual, ldy: Int,
-                       bandBudget: Int, threads: Int = 2) throws -> (DepthwiseChainKernel, [Int]) {
+                       bandBudget: Int, threads: Int = 2, split: DepthwiseChainKernel.Split? = nil) throws -> (DepthwiseChainKernel, [Int]) {
         let e = c.channels
         let geometry = try ConvolutionGeometry(inChannels: e, outChannels: e, kernel: c.kernel, stride: c.stride, padding: c.padding,
                                                dilation: c.dilation, groups: e)
@@ -78,7 +81,7 @@ struct DepthwiseChainTests {
                                           expandBias: c.expand ? w[1] : nil, depthwiseWeight: w[2], depthwiseBias: w[3],
                                           projectWeight: w[4], projectBias: w[5], input: input, output: output,
                                           residual: residual == .none ? nil : residual == .dense ? dense : output,
-                                          threads: threads, bandBudget: bandBudget)
+                                          threads: threads, bandBudget: bandBudget, split: split)
         return (kernel, [n, oh, ow, m])
     }
 
@@ -110,10 +113,11 @@ struct DepthwiseChainTests {
         return (try Tensor(shape: shape, scalars: got), untouched)
     }
 
-    @Test("against the Double reference: bands of 1 row to whole images, residuals, slices", arguments: supported)
+    @Test("against the Double reference: bands of 1 row to whole images, residuals, slices, threads splitting bands or channels",
+          arguments: supported)
     func matchesReference(isa: KernelISA) throws {
         try KernelISA.with(isa) {
-            for (index, c) in Self.cases.enumerated() {
+            for (index, c) in Self.cases.enumerated() { for split in [DepthwiseChainKernel.Split.bands, .channels] {
                 let x = try Tensor(randomUniform: c.input, seed: UInt64(index))
                 let w = try Self.stageWeights(c, seed: UInt64(10 * index + 1))
                 // 1 byte: one-row bands (every halo row moved); 8 KiB: a few rows; the default: whole images.
@@ -121,29 +125,47 @@ struct DepthwiseChainTests {
                                                                (8 << 10, [.relu, .hardSwish, .relu], .inPlace, 3),
                                                                (DepthwiseChainKernel.bandBudget, [.identity, .relu6, .identity], .dense, 0)] {
                     let ldy = c.outChannels + extra
-                    let (kernel, shape) = try Self.kernel(c, weights: w, activations: activations, residual: residual, ldy: ldy, bandBudget: budget)
+                    let (kernel, shape) = try Self.kernel(c, weights: w, activations: activations, residual: residual, ldy: ldy,
+                                                          bandBudget: budget, split: split)
                     if budget == 1 { #expect(kernel.bandRows == 1) }
                     let previous = try Tensor(randomUniform: shape, seed: 99)
                     let (y, untouched) = try Self.run(kernel, x: x, shape: shape, ldy: ldy, previous: previous, residual: residual, isa: isa)
                     let expected = try Self.reference(c, x: x, weights: w, activations: activations, residual: residual == .none ? nil : previous)
-                    #expect(try Reference.normalizedError(y, expected) <= float32Tolerance, "\(isa) \(c) budget \(budget) \(residual)")
-                    #expect(untouched, "\(isa) \(c): channels beyond Cout written")
+                    #expect(try Reference.normalizedError(y, expected) <= float32Tolerance, "\(isa) \(c) budget \(budget) \(residual) \(split)")
+                    #expect(untouched, "\(isa) \(c) \(split): channels beyond Cout written")
                 }
-            }
+            } }
         }
     }
 
-    @Test("one and two threads give the same bits (the second part expands its own halo rows, to the same values)")
-    func threads() throws {
+    @Test("threads split channels for small maps with an expansion and fewer images than threads, else bands")
+    func splitChoice() throws {
+        func split(_ input: [Int], expand: Bool, threads: Int) throws -> DepthwiseChainKernel.Split {
+            let c = Case(input: input, expanded: 96, outChannels: 32, expand: expand)
+            return try Self.kernel(c, weights: Self.stageWeights(c, seed: 1), activations: [.relu6, .relu6, .identity], residual: .none,
+                                   ldy: 32, bandBudget: DepthwiseChainKernel.bandBudget, threads: threads).0.split
+        }
+        #expect(try split([1, 7, 7, 16], expand: true, threads: 2) == .channels)
+        #expect(try split([1, 14, 14, 16], expand: true, threads: 2) == .channels)   // 7 rows per thread
+        #expect(try split([1, 28, 28, 16], expand: true, threads: 2) == .bands)      // 14 rows per thread: 2 shared rows are little
+        #expect(try split([2, 7, 7, 16], expand: true, threads: 2) == .bands)        // an image per thread
+        #expect(try split([1, 7, 7, 96], expand: false, threads: 2) == .bands)       // bands share no expansion
+        #expect(try split([1, 7, 7, 16], expand: true, threads: 1) == .bands)
+    }
+
+    @Test("one and two threads give the same bits (a second part expands its own halo rows, or its own channels, to the same values)",
+          arguments: [DepthwiseChainKernel.Split.bands, .channels])
+    func threads(split: DepthwiseChainKernel.Split) throws {
         ensureTwoThreads()
-        for c in [Self.cases[0], Self.cases[1]] {
+        for c in [Self.cases[0], Self.cases[1], Self.cases[7], Self.cases[8]] {
             let x = try Tensor(randomUniform: c.input, seed: 5)
             let w = try Self.stageWeights(c, seed: 6)
             let activations: [Activation] = [.relu6, .relu6, .identity]
-            let (kernel, shape) = try Self.kernel(c, weights: w, activations: activations, residual: .none, ldy: c.outChannels, bandBudget: 4 << 10)
+            let (kernel, shape) = try Self.kernel(c, weights: w, activations: activations, residual: .none, ldy: c.outChannels,
+                                                  bandBudget: 4 << 10, split: split)
             let one = try ThreadPool.$limit.withValue(1) { try Self.run(kernel, x: x, shape: shape, ldy: c.outChannels, previous: nil, residual: .none, isa: .current).0 }
             let two = try ThreadPool.$limit.withValue(2) { try Self.run(kernel, x: x, shape: shape, ldy: c.outChannels, previous: nil, residual: .none, isa: .current).0 }
-            #expect(one == two, "\(c)")
+            #expect(one == two, "\(c) \(split)")
             #expect(try Reference.normalizedError(two, Self.reference(c, x: x, weights: w, activations: activations, residual: nil)) <= float32Tolerance)
         }
     }
@@ -151,11 +173,12 @@ struct DepthwiseChainTests {
     @Test("NaN and infinity reach exactly the outputs whose windows hold them", arguments: supported)
     func nonFinite(isa: KernelISA) throws {
         try KernelISA.with(isa) {
-            for c in [Self.cases[0], Self.cases[2]] {
+            for (c, split) in [(Self.cases[0], DepthwiseChainKernel.Split.bands), (Self.cases[2], .bands), (Self.cases[7], .channels)] {
                 let x = try NonFiniteTests.poisoned(c.input, seed: 7)
                 let w = try Self.stageWeights(c, seed: 8)
                 let activations: [Activation] = [.identity, .identity, .identity]
-                let (kernel, shape) = try Self.kernel(c, weights: w, activations: activations, residual: .none, ldy: c.outChannels, bandBudget: 2 << 10)
+                let (kernel, shape) = try Self.kernel(c, weights: w, activations: activations, residual: .none, ldy: c.outChannels,
+                                                      bandBudget: 2 << 10, split: split)
                 let (y, _) = try Self.run(kernel, x: x, shape: shape, ldy: c.outChannels, previous: nil, residual: .none, isa: isa)
                 let expected = try Self.reference(c, x: x, weights: w, activations: activations, residual: nil)
                 let mismatch = NonFiniteTests.agree(y, expected)
@@ -250,6 +273,21 @@ struct DepthwiseChainTests {
             let inputs = try randomInputs(graph, shapes: ["input": [1, 6, 9, 11]])
             let error = try BLASRuntime.shared.withThreadLimit(threads) { try engineError(graph, inputs) }
             #expect(error <= float32Tolerance, "\(threads) threads, expand \(expand)")
+        }
+    }
+
+    @Test("through the engine at batch 1 on two threads: the threads split the block's channels", arguments: [1, 2])
+    func engineChannelSplit(stride: Int) throws {
+        let graph = try Self.block(channels: 32, expanded: 64, out: 32, stride: stride, residual: stride == 1)
+        ensureTwoThreads()
+        let inputs = try randomInputs(graph, shapes: ["x": [1, 32, 9, 11]])
+        for threads in [1, 2] {
+            let error = try BLASRuntime.shared.withThreadLimit(threads) { try engineError(graph, inputs) }
+            #expect(error <= float32Tolerance, "\(threads) threads, stride \(stride)")
+        }
+        if KernelISA.best != .portable {
+            let plan = try BLASRuntime.shared.withThreadLimit(2) { try InferenceSession(graph).plan(inputShapes: [[1, 32, 9, 11]]) }
+            #expect(plan.steps.contains { $0.kernel.lowering.contains("threads split channels") })
         }
     }
 

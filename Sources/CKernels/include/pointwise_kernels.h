@@ -108,12 +108,14 @@ void pw_channel_affine(pw_isa isa, size_t rows, size_t channels, const float *x,
 // MARK: Convolution
 
 /// Depthwise convolution, NHWC, groups = C: for each output pixel (n, oh, ow) and channel c,
-/// y = act(bias[c] + (accumulate ? y : 0) + sum over taps of x[n, ih, iw, c] * w[tap*C + c]),
+/// y = act(bias[c] + (accumulate ? y : 0) + sum over taps of x[n, ih, iw, c] * w[tap*ldw + c]),
 /// with ih = oh*stride_h - pad_top + kh*dilation_h (likewise iw); taps outside the input are skipped
-/// (zero padding, of any size on each side). Weights are tap-major [KH*KW][C]; output pixel rows
-/// are ldy floats apart. Computes the output rows r = n*out_h + oh in [row_begin, row_end) only.
-void pw_depthwise(pw_isa isa, const float *x, size_t batch, size_t height, size_t width, size_t channels,
-                  const float *w, size_t kernel_h, size_t kernel_w,
+/// (zero padding, of any size on each side). Weights are tap-major [KH*KW][ldw]; input pixels are
+/// ldx ≥ channels floats apart, output pixels ldy: x, w, bias and y may point at channel c0 of
+/// wider maps, so a thread can compute a slice of the channels. Computes the output rows
+/// r = n*out_h + oh in [row_begin, row_end) only.
+void pw_depthwise(pw_isa isa, const float *x, size_t ldx, size_t batch, size_t height, size_t width, size_t channels,
+                  const float *w, size_t ldw, size_t kernel_h, size_t kernel_w,
                   size_t stride_h, size_t stride_w, size_t pad_top, size_t pad_left,
                   size_t dilation_h, size_t dilation_w,
                   const float *bias, pw_activation activation,

@@ -153,6 +153,21 @@ struct DepthwiseChainTests {
         #expect(try split([1, 7, 7, 16], expand: true, threads: 1) == .bands)
     }
 
+    @Test("split by bands, the band count is a multiple of the threads (3 bands on 2 threads would leave one idle a third of the time)")
+    func bandCounts() throws {
+        for (input, budget) in [([1, 56, 56, 64], DepthwiseChainKernel.bandBudget), ([1, 28, 28, 256], DepthwiseChainKernel.bandBudget),
+                                ([3, 7, 7, 32], DepthwiseChainKernel.bandBudget), ([1, 9, 13, 5], 3 << 10), ([1, 112, 112, 32], 100 << 10)] {
+            let c = Case(input: input, expanded: input[3], outChannels: 8, expand: false)
+            let (kernel, _) = try Self.kernel(c, weights: Self.stageWeights(c, seed: 1), activations: [.relu, .relu, .identity],
+                                              residual: .none, ldy: 8, bandBudget: budget, threads: 2)
+            let (n, h) = (input[0], input[1])
+            #expect(kernel.split == .bands)
+            #expect((n * kernel.bandsPerImage) % 2 == 0, "\(input): \(kernel.bandsPerImage) bands of \(kernel.bandRows) rows")
+            #expect(kernel.bandRows * kernel.bandsPerImage >= h && kernel.bandRows * (kernel.bandsPerImage - 1) < h, "\(input)")
+            #expect(kernel.scratchFloats * MemoryLayout<Float>.stride <= budget, "\(input)")
+        }
+    }
+
     @Test("one and two threads give the same bits (a second part expands its own halo rows, or its own channels, to the same values)",
           arguments: [DepthwiseChainKernel.Split.bands, .channels])
     func threads(split: DepthwiseChainKernel.Split) throws {

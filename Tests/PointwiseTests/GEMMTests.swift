@@ -53,4 +53,32 @@ struct GEMMTests {
         expectError("GEMM lda must be ≥ 4, got 3") { try call(k: 4, lda: 3, ldb: 2) }
         expectError("GEMM ldc must be ≥ 3, got 2") { try call(n: 3, ldb: 3, ldc: 2) }
     }
+
+    @Test("a classifier Gemm at batch 1 (M = 1, B 4 MB) on two threads: each thread streams half of B's columns")
+    func classifierSplitsColumns() throws {
+        guard KernelISA.best != .portable else { return }  // the packed GEMM runs on AVX2 and AVX-512 only
+        ensureTwoThreads()
+        let (k, n) = (1024, 1000)
+        let b = GraphBuilder(name: "classifier")
+        let x = b.input("x", shape: [1, .fixed(k)])
+        let weight = try weights([n, k], seed: 3), bias = try weights([n], seed: 4)
+        b.output(b.node(.gemm(GemmAttributes(transposeB: true)), [x, b.constant("w", weight), b.constant("b", bias)], name: "fc")[0])
+        let session = try InferenceSession(try b.build())
+        let input = try Tensor(randomUniform: [1, k], seed: 5)
+        let (one, _) = try recordGEMMs(threads: 1) { try session(input) }
+        let (two, calls) = try recordGEMMs(threads: 2) { try session(input) }
+        // 63 panels of 16 columns: 31 and 32.
+        #expect(calls.map { [$0.m, $0.k, $0.n] }.sorted { $0[2] < $1[2] } == [[1, k, 496], [1, k, 504]])
+        #expect(one == two, "a column split does not change any column's arithmetic")
+        // Float32 accumulation of K + 1 terms: |error| ≤ (K + 1)·2⁻²⁴·Σ|terms|.
+        for j in 0..<n {
+            var exact = Double(bias.scalars[j]), magnitude = abs(exact)
+            for p in 0..<k {
+                let term = Double(input.scalars[p]) * Double(weight.scalars[j * k + p])
+                exact += term
+                magnitude += abs(term)
+            }
+            #expect(abs(Double(two.scalars[j]) - exact) <= Double(k + 1) * 0x1p-24 * magnitude + 1e-30, "column \(j)")
+        }
+    }
 }

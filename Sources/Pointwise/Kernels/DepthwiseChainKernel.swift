@@ -107,6 +107,18 @@ final class DepthwiseChainKernel: Kernel, ParallelWork {
         // height up can leave fewer bands than asked for (5 rows in 4 bands: 2 + 2 + 1), so count again.
         let bands = (hOut + rows - 1) / rows
         rows = (hOut + bands - 1) / bands
+        // Split by bands, a band count the threads divide: 3 bands on 2 threads leave one thread
+        // waiting while the other runs its second band (MobileNetV1's 56×56 and 28×28 pairs at
+        // batch 1 scaled 1.5× on 2 threads); so do 3 images in 1 band each.
+        if split == .bands && threads > 1 && (n * bands) % threads != 0 {
+            for more in bands + 1...max(bands + 1, hOut) where more <= hOut {
+                let height = (hOut + more - 1) / more
+                if (n * ((hOut + height - 1) / height)) % threads == 0 {
+                    rows = height
+                    break
+                }
+            }
+        }
         bandsPerImage = (hOut + rows - 1) / rows
         bandRows = rows
         bandInputRows = inputRows(rows)

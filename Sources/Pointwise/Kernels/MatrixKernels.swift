@@ -95,7 +95,9 @@ final class GemmKernel: Kernel, ParallelWork {
         if packedB != nil {
             guard m > 0, n > 0 else { return }
             var job = Job(x: x, y: y, ldy: ldy, isa: frame.isa)
-            let parts = ThreadPool.parts(rows: (n + 15) / 16, macs: macs, minimumRows: 1)
+            // With few rows (a classifier at batch 1: M = 1, B 4–5 MB) the time goes into streaming
+            // B, each float about as long as 16 MACs: split by that, or one core streams it alone.
+            let parts = ThreadPool.parts(rows: (n + 15) / 16, macs: max(macs, 16 * k * n), minimumRows: 1)
             withUnsafePointer(to: &job) { ThreadPool.run(parts: parts, self, context: UnsafeRawPointer($0)) }
             return
         }

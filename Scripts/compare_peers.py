@@ -145,8 +145,15 @@ def main():
     import openvino
     rows = []
     work = Path(tempfile.mkdtemp(prefix="pointwise-peers-"))
+    blas = subprocess.run([str(args.pointwise), "info"], capture_output=True, text=True).stdout
+    # The core's FMA peak (`pointwise info` measures it): a network's GFLOP/s over threads × this
+    # is the share of the machine's arithmetic an engine uses.
+    fma_peak = next((float(l.split(":", 1)[1].split()[0]) for l in blas.splitlines() if l.startswith("FMA peak")), None)
     for name in args.networks:
         model = args.models / name / "model.onnx"
+        summary = subprocess.run([str(args.pointwise), "summary", str(model)], capture_output=True, text=True).stdout
+        macs = next((int(l.split(":", 1)[1].split()[0].replace(",", "")) for l in summary.splitlines()
+                     if l.startswith("total MACs")), None)
         base = np.load(args.models / name / "input.npy").astype(np.float32)
         torch_output = np.load(args.models / name / "torch_output.npy")
         for batch in args.batches:
@@ -178,6 +185,11 @@ def main():
                     row[f"{key}_min_ms"] = min(samples[engine.name])
                     row[f"{key}_median_ms"] = statistics.median(samples[engine.name])
                 best_min = min(row["ort_min_ms"], row["openvino_min_ms"])
+                if macs and fma_peak:
+                    # Multiply-adds of the graph as Pointwise counts them (convolutions and matrix products).
+                    row["gflop"] = 2 * macs * batch / 1e9
+                    for key in ("pointwise", "ort", "openvino"):
+                        row[f"{key}_peak_share"] = row["gflop"] / (row[f"{key}_min_ms"] / 1e3) / (fma_peak * threads)
                 best_median = min(row["ort_median_ms"], row["openvino_median_ms"])
                 row["best_peer"] = "ONNX Runtime" if row["ort_min_ms"] <= row["openvino_min_ms"] else "OpenVINO"
                 row["ratio_min"] = row["pointwise_min_ms"] / best_min
@@ -194,11 +206,10 @@ def main():
                       f"vs ORT {row['pointwise_vs_ort']:.1e}", flush=True)
                 del engines
 
-    blas = subprocess.run([str(args.pointwise), "info"], capture_output=True, text=True).stdout
     core = next((l.split(":", 1)[1].strip() for l in blas.splitlines() if l.startswith("BLAS core")), "?")
     config = next((l.split(":", 1)[1].strip() for l in blas.splitlines() if l.startswith("BLAS config")), "?")
     report = {"date": datetime.datetime.now().isoformat(timespec="seconds"), "cpu": cpu_model(), "isa": cpu_flags(),
-              "cores": os.cpu_count(), "openblas_core": core, "openblas_config": config,
+              "cores": os.cpu_count(), "openblas_core": core, "openblas_config": config, "fma_peak_gflops_per_core": fma_peak,
               "onnxruntime": onnxruntime.__version__, "openvino": openvino.__version__,
               "rounds": args.rounds, "repetitions": args.repetitions, "command": " ".join(sys.argv), "rows": rows}
     if args.json:
@@ -206,14 +217,20 @@ def main():
     if args.markdown:
         lines = [f"Measured {report['date']} on {report['cpu']} ({report['isa']}, {report['cores']} cores), OpenBLAS core "
                  f"{core}; ONNX Runtime {report['onnxruntime']}, OpenVINO {report['openvino']}; "
-                 f"{args.rounds} rounds × {args.repetitions} runs per engine, alternating (`{report['command']}`).", "",
-                 "| network | batch | threads | Pointwise min / median (ms) | ONNX Runtime | OpenVINO | Pointwise ÷ best peer (min) | (median) | error vs PyTorch |",
-                 "|---|---|---|---|---|---|---|---|---|"]
+                 f"{args.rounds} rounds × {args.repetitions} runs per engine, alternating (`{report['command']}`). "
+                 f"FMA peak {fma_peak} GFLOP/s per core (`pointwise info`); *share of peak*: the network's multiply-adds "
+                 f"(× 2) per second at the minimum, over threads × peak.", "",
+                 "| network | batch | threads | Pointwise min / median (ms) | ONNX Runtime | OpenVINO | Pointwise ÷ best peer (min) | (median) "
+                 "| share of peak: Pointwise / best peer | error vs PyTorch |",
+                 "|---|---|---|---|---|---|---|---|---|---|"]
         for r in rows:
             error = r.get("Pointwise_vs_torch")
+            peer = "ort" if r["best_peer"] == "ONNX Runtime" else "openvino"
+            share = (f"{100 * r['pointwise_peak_share']:.0f} % / {100 * r[f'{peer}_peak_share']:.0f} %"
+                     if "pointwise_peak_share" in r else "–")
             lines.append(f"| {r['network']} | {r['batch']} | {r['threads']} | {r['pointwise_min_ms']:.1f} / {r['pointwise_median_ms']:.1f} "
                          f"| {r['ort_min_ms']:.1f} / {r['ort_median_ms']:.1f} | {r['openvino_min_ms']:.1f} / {r['openvino_median_ms']:.1f} "
-                         f"| **{r['ratio_min']:.2f}** | {r['ratio_median']:.2f} | {f'{error:.1e}' if error is not None else '–'} |")
+                         f"| **{r['ratio_min']:.2f}** | {r['ratio_median']:.2f} | {share} | {f'{error:.1e}' if error is not None else '–'} |")
         args.markdown.write_text("\n".join(lines) + "\n")
     if args.chart:
         import matplotlib

@@ -27,6 +27,8 @@ struct Info: ParsableCommand {
         print("AVX2+FMA: \(blas.cpuFeatures.hasAVX2 ? "yes" : "no"), AVX-512: \(blas.cpuFeatures.hasAVX512 ? "yes" : "no")")
         let requested = ProcessInfo.processInfo.environment["POINTWISE_ISA"].map { " (POINTWISE_ISA=\($0))" } ?? ""
         print("Kernel ISA:     \(KernelISA.best)\(requested)")
+        let peak = try FMAPeak.gigaflopsPerCore()
+        print("FMA peak:       \(String(format: "%.1f", peak)) GFLOP/s per core (\(KernelISA.best) FMAs in registers, measured: the ceiling of any kernel)")
         print("CPU model:      \(CPUFeatures.modelName)")
     }
 }

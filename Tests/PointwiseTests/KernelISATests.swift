@@ -120,4 +120,22 @@ struct KernelISATests {
             }
         }
     }
+
+    @Test("the FMA peak kernel does 2·12·lanes FLOPs per iteration, the same chains on every ISA, and reports a rate")
+    func fmaPeak() throws {
+        var reference: Float = 0
+        #expect(pw_fma_peak_run(KernelISA.portable.kernelValue, 1000, &reference) == 2 * 12 * 1000)
+        // Lane by lane the same chains: the vector sums are 8 or 16 times the scalar one (up to the
+        // order of the final additions, 12 + 15 Float32 roundings of values ≤ 12).
+        for (isa, lanes) in [(KernelISA.avx2, 8), (.avx512, 16)] where isa.rawValue <= KernelISA.best.rawValue {
+            var sink: Float = 0
+            #expect(pw_fma_peak_run(isa.kernelValue, 1000, &sink) == Double(2 * 12 * lanes * 1000))
+            #expect(abs(Double(sink) - Double(lanes) * Double(reference)) <= 32 * 0x1p-24 * Double(lanes) * 12 * 12, "\(isa)")
+        }
+        let peak = try FMAPeak.gigaflopsPerCore(rounds: 1, seconds: 0.001)
+        #expect(peak.isFinite && peak > 0)
+        if KernelISA.best != .avx512 {
+            #expect(throws: PointwiseError.self) { try FMAPeak.gigaflopsPerCore(isa: .avx512) }
+        }
+    }
 }

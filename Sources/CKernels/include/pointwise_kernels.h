@@ -215,6 +215,14 @@ void pw_winograd_output_transform(pw_isa isa, int m, const float *mm, size_t m_s
                                   const float *residual, size_t ld_residual, pw_activation activation,
                                   float *y, size_t ldy);
 
+// MARK: Machine
+
+/// Runs `iterations` rounds of 12 independent FMA chains on vectors of `isa`'s width (registers
+/// only) and returns the floating-point operations done (2 per lane per FMA); *sink (if not NULL)
+/// receives a sum of the chains, so the work cannot be optimised away. Timed by the caller: the
+/// core's FMA peak.
+double pw_fma_peak_run(pw_isa isa, size_t iterations, float *sink);
+
 #ifdef __cplusplus
 }
 #endif

@@ -60,6 +60,7 @@ struct Bench: ParsableCommand {
         var progress = Progress(total: threadCounts.count * (selected.count + sweep.count + allocationSteps + 1))
         var naiveResults: [String: NaiveResult] = [:]
         var runs: [BenchRun] = []
+        let fmaPeak = try FMAPeak.gigaflopsPerCore()
         for threadCount in threadCounts {
             try blas.setThreadCount(threadCount)
             progress.step("threads \(threadCount): peak SGEMM")
@@ -89,8 +90,8 @@ struct Bench: ParsableCommand {
                                                        mallocs_per_pass: count?.mallocs, bytes_per_pass: count?.bytes))
                 }
             }
-            let run = BenchRun(threads: threadCount, peak_gflops: peak.gflops, peak_shape: peak.shape, rows: rows,
-                               sweep: points, allocations: allocations)
+            let run = BenchRun(threads: threadCount, peak_gflops: peak.gflops, peak_shape: peak.shape,
+                               fma_peak_gflops: fmaPeak * Double(threadCount), rows: rows, sweep: points, allocations: allocations)
             runs.append(run)
             progress.finish()
             print(BenchReport.table(run) + "\n")

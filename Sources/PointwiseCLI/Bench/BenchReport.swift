@@ -23,6 +23,8 @@ struct BenchRun: Codable {
     var threads: Int
     var peak_gflops: Double
     var peak_shape: String
+    /// The core's FMA peak (`FMAPeak`) times the threads: the ceiling, where peak_gflops is what SGEMM reaches.
+    var fma_peak_gflops: Double
     var rows: [BenchRow]
     var sweep: [SweepPoint]
     var allocations: [AllocationCount]
@@ -91,7 +93,8 @@ struct BenchReport: Codable {
                        : String(repeating: " ", count: widths[i] - cell.count) + cell
             }.joined(separator: "  ")
         }
-        var text = ["threads \(run.threads): peak \(fixed(run.peak_gflops, 1)) GFLOP/s (SGEMM \(run.peak_shape))",
+        var text = ["threads \(run.threads): peak \(fixed(run.peak_gflops, 1)) GFLOP/s (SGEMM \(run.peak_shape)); "
+                    + "FMA peak \(fixed(run.fma_peak_gflops, 1)) GFLOP/s (\(run.threads) × the core's, `pointwise info`)",
                     line(header), String(repeating: "-", count: widths.reduce(0, +) + 2 * (widths.count - 1))]
         text += cells.map(line)
         if !run.allocations.isEmpty {

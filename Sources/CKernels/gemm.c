@@ -5,8 +5,8 @@
 // small-M layers (7×7 maps) do not repack megabytes of weights on every call, the two cases where
 // OpenBLAS's per-call packing costs as much as its arithmetic.
 //
-// Blocking (GotoBLAS order without packing A): K in blocks of ≤ 256 (partial sums kept in C between
-// blocks); rows in chunks whose A block fits in L2; per chunk, each pair of panels (32 columns, the
+// Blocking (GotoBLAS order without packing A): K in blocks of ≤ 512 on AVX-512, ≤ 256 on AVX2
+// (partial sums kept in C between blocks); rows in chunks whose A block fits in L2; per chunk, each pair of panels (32 columns, the
 // B block ≤ 32 KiB stays in L1) against every 8-row tile (AVX-512: 8×32 accumulators in 16
 // registers) or 6-row tile (AVX2: 6×16 in 12). Portable C: one row × one panel at a time.
 //
@@ -15,7 +15,12 @@
 #include "isa.h"
 
 #define GEMM_PANEL 16
-#define GEMM_K_BLOCK 256
+// K block: 512 on AVX-512, where the C round trips between blocks cost more than B's panel pair
+// (64 KiB) outgrowing L1 (standalone harness, AMD EPYC Zen 4, A, B and C cycling through 8 copies:
+// 196×512×512 108 → 112 GFLOP/s, 49×1024×1024 and 784×512×256 unchanged); 256 on AVX2, where a
+// 512 block slowed 784×512×256 (104 → 92 GFLOP/s, same harness).
+#define GEMM_K_BLOCK_AVX512 512
+#define GEMM_K_BLOCK_AVX2 256
 #define GEMM_A_BLOCK_BYTES (256 * 1024)
 #define GEMM_B_L1_BYTES (64 * 1024)
 
@@ -34,9 +39,9 @@ void pw_gemm_pack_b(size_t k, size_t n, const float *b, size_t ldb, int transpos
     }
 }
 
-/// The K blocks: `count` blocks of `size` (the last one shorter), sizes a multiple of 4.
-PW_INLINE void gemm_k_blocks(size_t k, size_t *count, size_t *size) {
-    size_t blocks = (k + GEMM_K_BLOCK - 1) / GEMM_K_BLOCK;
+/// The K blocks: `count` blocks of `size` ≤ `limit` (the last one shorter), sizes a multiple of 4.
+PW_INLINE void gemm_k_blocks(size_t k, size_t limit, size_t *count, size_t *size) {
+    size_t blocks = (k + limit - 1) / limit;
     if (blocks == 0) blocks = 1;
     size_t s = (k + blocks - 1) / blocks;
     s = (s + 3) / 4 * 4;
@@ -278,9 +283,9 @@ PW_AVX2 PW_INLINE __m256i gemm_mask8(size_t j0, size_t end) {
 
 // The blocked loop: K blocks outermost (partial sums in C between them), row chunks, groups of
 // STEP panels, tiles of MR rows; TILE(rows, nv, kn, ai, b0, b1, ci, init, ldi, last, bj, j0) computes one.
-#define GEMM_DRIVER(MR, STEP, NV, TILE) \
+#define GEMM_DRIVER(MR, STEP, NV, KB, TILE) \
     size_t blocks, kc; \
-    gemm_k_blocks(k, &blocks, &kc); \
+    gemm_k_blocks(k, KB, &blocks, &kc); \
     size_t chunk = gemm_row_chunk(kc, column_end - column_begin, MR); \
     size_t first_panel = column_begin / GEMM_PANEL, end_panel = (column_end + GEMM_PANEL - 1) / GEMM_PANEL; \
     for (size_t kb = 0; kb < blocks; kb++) { \
@@ -319,13 +324,13 @@ PW_AVX2 PW_INLINE __m256i gemm_mask8(size_t j0, size_t end) {
     float *c, size_t ldc, const float *bias, const float *residual, size_t ldr, pw_activation act
 
 PW_AVX512 static void gemm_packed_avx512(GEMM_PARAMETERS) {
-    GEMM_DRIVER(8, 2, p + 1 < end_panel ? 2 : 1,
+    GEMM_DRIVER(8, 2, p + 1 < end_panel ? 2 : 1, GEMM_K_BLOCK_AVX512,
                 gemm_tile_avx512_any(rows, nv, kn, ai, lda, b0, b1, ci, ldc, init, ldi, last, bj,
                                      gemm_mask16(j0, column_end), gemm_mask16(j0 + 16, column_end), act))
 }
 
 PW_AVX2 static void gemm_packed_avx2(GEMM_PARAMETERS) {
-    GEMM_DRIVER(6, 1, column_end - j0 > 8 ? 2 : 1,
+    GEMM_DRIVER(6, 1, column_end - j0 > 8 ? 2 : 1, GEMM_K_BLOCK_AVX2,
                 (void)b1; gemm_tile_avx2_any(rows, nv, kn, ai, lda, b0, ci, ldc, init, ldi, last, bj,
                                              gemm_mask8(j0, column_end), gemm_mask8(j0 + 8, column_end),
                                              column_end - j0 >= 8 * nv, act))

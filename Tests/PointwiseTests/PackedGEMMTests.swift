@@ -4,7 +4,7 @@ import Testing
 
 /// `pw_gemm_packed` on every ISA against a Double reference, on sizes around its tile boundaries:
 /// rows 1…17 and 25 (AVX-512 tiles of up to 8 rows, AVX2 of 6, heights balanced), columns around 8, 16 and 32 (vector, panel
-/// and panel pair), K across its blocks of ≤ 256 (partial sums kept in C between them) and 0.
+/// and panel pair), K across its blocks of ≤ 256 or 512 (partial sums kept in C between them) and 0.
 @Suite("Packed GEMM")
 struct PackedGEMMTests {
     static var supported: [KernelISA] { KernelISA.allCases.filter { $0.rawValue <= KernelISA.best.rawValue } }
@@ -78,8 +78,9 @@ struct PackedGEMMTests {
                 }
             }
         }
-        // K across blocks: 256 is one block, 257 two, 600 three (partial sums in C in between).
-        for k in [255, 256, 257, 600] {
+        // K across blocks (partial sums in C in between): blocks of ≤ 256 on AVX2 (257 is two, 600
+        // three), ≤ 512 on AVX-512 (513 is two, 1100 three).
+        for k in [255, 256, 257, 511, 512, 513, 600, 1100] {
             for (m, n) in [(13, 33), (4, 80)] {
                 try check(isa, m: m, n: n, k: k, bias: true, residual: .inPlace, activation: .relu, seed: seed)
                 seed += 4

@@ -145,18 +145,17 @@ final class ConvolutionKernel: Kernel, ParallelWork {
 
     /// The SGEMM for an M×K×N layer when not told (`CompileOptions.planning == .estimate`).
     /// Measured per layer (`pointwise run MODEL.onnx --profile --gemm openblas|packed`, batch 1, 1
-    /// thread, AMD EPYC): with AVX-512 the packed kernel wins 5–35 % everywhere (most where M is
-    /// small and the weights large) except where K ≤ 64 and the output is beyond L2 (M·N ≥ 3136·256):
-    /// there the layer is bound by writing its output, and OpenBLAS was 10 % faster. As an AVX2-only
-    /// machine (`POINTWISE_ISA=avx2 OPENBLAS_CORETYPE=Haswell`), packed won those layers too
-    /// (0.86–0.91) and was within ±5 % of OpenBLAS on the large ones. Without AVX2 the packed
+    /// thread, AMD EPYC): with AVX-512 the packed kernel wins 5–35 % (most where M is small and the
+    /// weights large). It used to lose where K ≤ 64 and the output is beyond L2 (M·N ≥ 3136·256),
+    /// until its tiles went from 12 to 8 rows: since then it wins those too (standalone harness,
+    /// one thread, operands cycling through 4 copies: 3136×64×256 105 vs OpenBLAS 90 GFLOP/s,
+    /// 100352×27×32 93 vs 65; ResNet-50's four K = 64 layers in the network 4.37 vs 4.42 ms; and
+    /// the stems at batch 8 become implicit GEMMs, MobileNetV1 batch 8 111 → 107 ms). As an
+    /// AVX2-only machine (`POINTWISE_ISA=avx2 OPENBLAS_CORETYPE=Haswell`), packed won the thin
+    /// layers (0.86–0.91) and was within ±5 % of OpenBLAS on the large ones. Without AVX2 the packed
     /// kernel's portable loop is no match for OpenBLAS. `.measure` decides on any other machine.
     static func preferredGEMMKernel(m: Int, k: Int, n: Int) -> GEMMKernel {
-        switch KernelISA.best {
-        case .portable: return .openBLAS
-        case .avx2: return .packed
-        case .avx512: return k <= 64 && m * n >= 3136 * 256 ? .openBLAS : .packed
-        }
+        KernelISA.best == .portable ? .openBLAS : .packed
     }
 
     var macs: Int { rows * geometry.reductionPerGroup * geometry.outChannelsPerGroup * geometry.groups }

@@ -164,7 +164,7 @@ PW_AVX2 PW_INLINE void depthwise_block8(size_t nv, int masked, __m256i k, const 
     depthwise_block8(NV, MASKED, K, origin, w, bias, out, c, ldx, ldw, width, kernel_w, kh0, kh1, kw0, kw1, \
                      ih0, iw0, dh, dw, accumulate, a)
 
-// Four interior pixels (stride_w·channels apart in the input, ldy apart in the output), nv ≤ 2
+// Four interior pixels (stride_w·ldx apart in the input, ldy apart in the output), nv ≤ 2
 // vectors of 8 channels each: 4·nv independent FMA chains, each tap's weights loaded once.
 PW_AVX2 PW_INLINE void depthwise_run4x8(size_t nv, int masked, __m256i k, const float *origin, const float *w,
                                         const float *bias, float *out, size_t ldy, size_t c, size_t ldx, size_t ldw,

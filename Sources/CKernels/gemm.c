@@ -6,9 +6,10 @@
 // OpenBLAS's per-call packing costs as much as its arithmetic.
 //
 // Blocking (GotoBLAS order without packing A): K in blocks of ≤ 512 on AVX-512, ≤ 256 on AVX2
-// (partial sums kept in C between blocks); rows in chunks whose A block fits in L2; per chunk, each pair of panels (32 columns, the
-// B block ≤ 32 KiB stays in L1) against every 8-row tile (AVX-512: 8×32 accumulators in 16
-// registers) or 6-row tile (AVX2: 6×16 in 12). Portable C: one row × one panel at a time.
+// (partial sums kept in C between blocks); rows in chunks whose A block fits in L2; per chunk,
+// each pair of panels (32 columns: a B block of ≤ 64 KiB, in L1 or L2) against every 8-row tile
+// (AVX-512: 8×32 accumulators in 16 registers), or each panel (≤ 16 KiB, in L1) against every
+// 6-row tile (AVX2: 6×16 in 12). Portable C: one row × one panel at a time.
 //
 // The same tiles run the implicit-GEMM convolution (`pw_conv_implicit_packed`): A's row for an
 // output pixel is read as the kernel's segments of the (padded) input in place, never copied out.

@@ -116,6 +116,7 @@ struct DepthwiseChainTests {
     @Test("against the Double reference: bands of 1 row to whole images, residuals, slices, threads splitting bands or channels",
           arguments: supported)
     func matchesReference(isa: KernelISA) throws {
+        ensureTwoThreads()  // so that two parts really run on two threads
         try KernelISA.with(isa) {
             for (index, c) in Self.cases.enumerated() { for split in [DepthwiseChainKernel.Split.bands, .channels] {
                 let x = try Tensor(randomUniform: c.input, seed: UInt64(index))
@@ -164,7 +165,8 @@ struct DepthwiseChainTests {
             #expect(kernel.split == .bands)
             #expect((n * kernel.bandsPerImage) % 2 == 0, "\(input): \(kernel.bandsPerImage) bands of \(kernel.bandRows) rows")
             #expect(kernel.bandRows * kernel.bandsPerImage >= h && kernel.bandRows * (kernel.bandsPerImage - 1) < h, "\(input)")
-            #expect(kernel.scratchFloats * MemoryLayout<Float>.stride <= budget, "\(input)")
+            // (The budget is checked before the scratch is rounded up to whole 64-byte lines.)
+            #expect(kernel.scratchFloats * MemoryLayout<Float>.stride <= budget + 64, "\(input)")
         }
     }
 
@@ -172,7 +174,7 @@ struct DepthwiseChainTests {
           arguments: [DepthwiseChainKernel.Split.bands, .channels])
     func threads(split: DepthwiseChainKernel.Split) throws {
         ensureTwoThreads()
-        for c in [Self.cases[0], Self.cases[1], Self.cases[7], Self.cases[8]] {
+        for c in [Self.cases[0], Self.cases[1], Self.cases[7], Self.cases[8]] {  // [0] splits nothing by channels (M = 5): one part
             let x = try Tensor(randomUniform: c.input, seed: 5)
             let w = try Self.stageWeights(c, seed: 6)
             let activations: [Activation] = [.relu6, .relu6, .identity]
@@ -295,13 +297,15 @@ struct DepthwiseChainTests {
     func engineChannelSplit(stride: Int) throws {
         let graph = try Self.block(channels: 32, expanded: 64, out: 32, stride: stride, residual: stride == 1)
         ensureTwoThreads()
+        // Planned for 2 threads whatever the pool's size (the split is chosen for the plan's threads).
+        let options = CompileOptions(threads: 2)
         let inputs = try randomInputs(graph, shapes: ["x": [1, 32, 9, 11]])
         for threads in [1, 2] {
-            let error = try BLASRuntime.shared.withThreadLimit(threads) { try engineError(graph, inputs) }
+            let error = try BLASRuntime.shared.withThreadLimit(threads) { try engineError(graph, inputs, options: options) }
             #expect(error <= float32Tolerance, "\(threads) threads, stride \(stride)")
         }
         if KernelISA.best != .portable {
-            let plan = try BLASRuntime.shared.withThreadLimit(2) { try InferenceSession(graph).plan(inputShapes: [[1, 32, 9, 11]]) }
+            let plan = try InferenceSession(graph, options: options).plan(inputShapes: [[1, 32, 9, 11]])
             #expect(plan.steps.contains { $0.kernel.lowering.contains("threads split channels") })
         }
     }

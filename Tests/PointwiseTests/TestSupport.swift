@@ -37,14 +37,24 @@ func ensureTwoThreads() {
     if ThreadPool.size < 2 { _ = ThreadPool.resize(2) }
 }
 
-/// Runs one kernel on the given operand memory (slot i → pointers[i]) with a fresh workspace.
+/// A kernel wrote past the workspace it asked for.
+struct WorkspaceOverrun: Error, CustomStringConvertible {
+    let workspaceBytes: Int
+    var description: String { "the kernel wrote past its \(workspaceBytes)-byte workspace" }
+}
+
+/// Runs one kernel on the given operand memory (slot i → pointers[i]) with a fresh workspace,
+/// followed by 256 guard bytes that must come back untouched.
 func runKernel(_ kernel: any Kernel, _ pointers: [UnsafeMutableRawPointer?], isa: KernelISA = .current) throws {
     let table = UnsafeMutablePointer<UnsafeMutableRawPointer?>.allocate(capacity: pointers.count)
     defer { table.deallocate() }
     for (i, p) in pointers.enumerated() { table[i] = p }
-    let workspace = UnsafeMutableRawPointer.allocate(byteCount: max(kernel.workspaceBytes, 64), alignment: 64)
+    let (size, guardBytes) = (max(kernel.workspaceBytes, 64), 256)
+    let workspace = UnsafeMutableRawPointer.allocate(byteCount: size + guardBytes, alignment: 64)
     defer { workspace.deallocate() }
+    let tail = (workspace + size).initializeMemory(as: UInt8.self, repeating: 0xA5, count: guardBytes)
     kernel.run(Frame(pointers: table, workspace: workspace, isa: isa))
+    if (0..<guardBytes).contains(where: { tail[$0] != 0xA5 }) { throw WorkspaceOverrun(workspaceBytes: kernel.workspaceBytes) }
 }
 
 /// Every kind of activation, with parameters where it has them (ONNX defaults where they exist).

@@ -65,8 +65,8 @@ final class ConvolutionKernel: Kernel, ParallelWork {
     let segmentOffsets: [Int]
     let segmentLength: Int
 
-    /// The largest K the implicit GEMM takes: one K block of the packed GEMM (its B block, K×32,
-    /// stays in L1 while a tile of pixels sweeps it).
+    /// The largest K the implicit GEMM takes, in one K block (its B block, K×32 or K×16, stays in
+    /// L1 while a tile of pixels sweeps it).
     static let implicitGEMMReductionLimit = 256
 
     /// Floats of im2col workspace at most (16 MiB): larger batches are lowered in tiles of rows.

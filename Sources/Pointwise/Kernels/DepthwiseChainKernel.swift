@@ -50,7 +50,8 @@ final class DepthwiseChainKernel: Kernel, ParallelWork {
     let bandRows: Int
     let bandsPerImage: Int
     let bandInputRows: Int
-    /// Floats of scratch per part: the expanded band (when expanding), then the depthwise band.
+    /// Floats of scratch per part (split by channels: of the one scratch all parts share): the
+    /// expanded band (when expanding), then the depthwise band.
     let scratchFloats: Int
     let split: Split
     let parts: Int

@@ -91,7 +91,7 @@ final class ConvolutionKernel: Kernel, ParallelWork {
         self.note = note
         // Ungrouped (so not depthwise) with constant weights: packed once, here.
         let canPack = path == .lowered && g.groups == 1 && weight != nil
-        self.gemmKernel = canPack ? gemmKernel ?? Self.preferredGEMMKernel(m: rows, k: g.reductionPerGroup, n: g.outChannels) : .openBLAS
+        self.gemmKernel = canPack ? gemmKernel ?? Self.preferredGEMMKernel : .openBLAS
         // The implicit GEMM in place of im2col, when its padded copy of the input fits the workspace limit.
         let padded = (height + g.padding.top + g.padding.bottom, width + g.padding.left + g.padding.right)
         let paddedFloats = g.padding.isZero ? 0 : batch * padded.0 * padded.1 * g.inChannels
@@ -143,7 +143,7 @@ final class ConvolutionKernel: Kernel, ParallelWork {
         }
     }
 
-    /// The SGEMM for an M×K×N layer when not told (`CompileOptions.planning == .estimate`).
+    /// The SGEMM for a layer when not told (`CompileOptions.planning == .estimate`), whatever its shape.
     /// Measured per layer (`pointwise run MODEL.onnx --profile --gemm openblas|packed`, batch 1, 1
     /// thread, AMD EPYC): with AVX-512 the packed kernel wins 5–35 % (most where M is small and the
     /// weights large). It used to lose where K ≤ 64 and the output is beyond L2 (M·N ≥ 3136·256),
@@ -154,9 +154,7 @@ final class ConvolutionKernel: Kernel, ParallelWork {
     /// AVX2-only machine (`POINTWISE_ISA=avx2 OPENBLAS_CORETYPE=Haswell`), packed won the thin
     /// layers (0.86–0.91) and was within ±5 % of OpenBLAS on the large ones. Without AVX2 the packed
     /// kernel's portable loop is no match for OpenBLAS. `.measure` decides on any other machine.
-    static func preferredGEMMKernel(m: Int, k: Int, n: Int) -> GEMMKernel {
-        KernelISA.best == .portable ? .openBLAS : .packed
-    }
+    static var preferredGEMMKernel: GEMMKernel { KernelISA.best == .portable ? .openBLAS : .packed }
 
     var macs: Int { rows * geometry.reductionPerGroup * geometry.outChannelsPerGroup * geometry.groups }
     var weightBytes: Int { weights.byteCount + (bias?.byteCount ?? 0) }

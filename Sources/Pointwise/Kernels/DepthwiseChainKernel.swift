@@ -112,7 +112,7 @@ final class DepthwiseChainKernel: Kernel, ParallelWork {
         // waiting while the other runs its second band (MobileNetV1's 56×56 and 28×28 pairs at
         // batch 1 scaled 1.5× on 2 threads); so do 3 images in 1 band each.
         if split == .bands && threads > 1 && (n * bands) % threads != 0 {
-            for more in bands + 1...max(bands + 1, hOut) where more <= hOut {
+            for more in stride(from: bands + 1, through: hOut, by: 1) {
                 let height = (hOut + more - 1) / more
                 if (n * ((hOut + height - 1) / height)) % threads == 0 {
                     rows = height
@@ -168,11 +168,9 @@ final class DepthwiseChainKernel: Kernel, ParallelWork {
         let ldr: Int
         let workspace: UnsafeMutablePointer<Float>
         let isa: KernelISA
-        /// Split by channels: the band all parts work on, the input rows its expanded band holds
-        /// from the band before (same image), and the stage: filtering (expansion and depthwise) or
-        /// projecting.
+        /// Split by channels: the band all parts work on, and the stage: filtering (expansion and
+        /// depthwise) or projecting.
         var band = 0
-        var held: Range<Int> = 0..<0
         var projecting = false
     }
 
@@ -196,6 +194,13 @@ final class DepthwiseChainKernel: Kernel, ParallelWork {
         return Window(image: n, rows: rows, top: top, needed: start..<max(start, min(height, bottom)))
     }
 
+    /// The input rows of `band`'s image that its scratch's expanded band holds when the same scratch
+    /// ran the bands `first..<band` just before: the previous band's, if of the same image (empty:
+    /// none). `filter` moves them up instead of expanding them again.
+    private func heldRows(before band: Int, since first: Int) -> Range<Int> {
+        band > first && band % bandsPerImage != 0 ? window(band - 1).needed : 0..<0
+    }
+
     /// Where each expanded channel slice's block starts in the expanded band (split by channels).
     private func expandedBlock(_ channels: Range<Int>) -> Int { bandInputRows * width * channels.lowerBound }
 
@@ -215,17 +220,13 @@ final class DepthwiseChainKernel: Kernel, ParallelWork {
             }
         case .channels:
             let parts = min(parts, ThreadPool.available)
-            var heldImage = -1
             withUnsafeMutablePointer(to: &job) { job in
                 for band in 0..<batch * bandsPerImage {
-                    let w = window(band)
-                    if heldImage != w.image { job.pointee.held = 0..<0 }
                     job.pointee.band = band
                     job.pointee.projecting = false
                     ThreadPool.run(parts: parts, self, context: UnsafeRawPointer(job))
                     job.pointee.projecting = true
                     ThreadPool.run(parts: parts, self, context: UnsafeRawPointer(job))
-                    (heldImage, job.pointee.held) = (w.image, w.needed)
                 }
             }
         }
@@ -236,15 +237,12 @@ final class DepthwiseChainKernel: Kernel, ParallelWork {
         switch split {
         case .bands:
             let scratch = job.workspace + part * scratchFloats
-            // Input rows `held` of the band's image are in the expanded band (empty: none).
-            var heldImage = -1
-            var held = 0..<0
-            for band in ThreadPool.range(part, of: parts, count: batch * bandsPerImage) {
+            let mine = ThreadPool.range(part, of: parts, count: batch * bandsPerImage)
+            for band in mine {
                 let w = window(band)
-                filter(w, held: heldImage == w.image ? held : 0..<0, channels: 0..<expanded, expandedBand: scratch,
+                filter(w, held: heldRows(before: band, since: mine.lowerBound), channels: 0..<expanded, expandedBand: scratch,
                        filteredBand: scratch + filteredBandOffset, job)
                 project(w, columns: 0..<outChannels, filteredBand: scratch + filteredBandOffset, job)
-                (heldImage, held) = (w.image, w.needed)
             }
         case .channels:
             let w = window(job.band)
@@ -254,7 +252,7 @@ final class DepthwiseChainKernel: Kernel, ParallelWork {
                         filteredBand: filteredBand, job)
             } else {
                 let channels = ThreadPool.range(part, of: parts, count: expanded, alignment: 16)
-                filter(w, held: job.held, channels: channels, expandedBand: job.workspace + expandedBlock(channels),
+                filter(w, held: heldRows(before: job.band, since: 0), channels: channels, expandedBand: job.workspace + expandedBlock(channels),
                        filteredBand: filteredBand + channels.lowerBound, job)
             }
         }

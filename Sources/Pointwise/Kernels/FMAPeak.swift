@@ -12,23 +12,21 @@ public enum FMAPeak {
         guard isa.rawValue <= KernelISA.best.rawValue else {
             throw PointwiseError.invalidArgument(name: "kernel ISA", value: "\(isa)", requirement: "one this CPU supports (up to \(KernelISA.best))")
         }
-        let clock = ContinuousClock()
         var sink: Float = 0
-        var flops = 0.0
+        /// One run of `iterations`: its FLOPs and seconds.
+        func run(_ iterations: Int) -> (flops: Double, seconds: Double) {
+            let start = ExecutionPlan.now()
+            let flops = pw_fma_peak_run(isa.kernelValue, iterations, &sink)
+            return (flops, ExecutionPlan.now() - start)
+        }
         // As many iterations as take `seconds` (doubling from 64 Ki, at most 2³⁰).
         var iterations = 1 << 16
-        while iterations < 1 << 30, clock.measure({ flops = pw_fma_peak_run(isa.kernelValue, iterations, &sink) }).seconds < seconds {
-            iterations *= 2
-        }
+        while iterations < 1 << 30, run(iterations).seconds < seconds { iterations *= 2 }
         var best = 0.0
         for _ in 0..<max(1, rounds) {
-            let elapsed = clock.measure { flops = pw_fma_peak_run(isa.kernelValue, iterations, &sink) }.seconds
+            let (flops, elapsed) = run(iterations)
             if elapsed > 0 { best = max(best, flops / elapsed / 1e9) }
         }
         return best
     }
-}
-
-extension Duration {
-    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) * 1e-18 }
 }

@@ -66,7 +66,7 @@ final class WinogradKernel: Kernel, ParallelWork {
         let parts = max(1, min(threads, tiles / 4, macs / 1_000_000))
         let perTile = alpha * alpha * (inChannels + outChannels)
         blockTiles = max(1, min((tiles + parts - 1) / parts, Self.partLimit / perTile))
-        self.gemmKernel = gemmKernel ?? ConvolutionKernel.preferredGEMMKernel(m: blockTiles, k: inChannels, n: outChannels)
+        self.gemmKernel = gemmKernel ?? ConvolutionKernel.preferredGEMMKernel
         if self.gemmKernel == .packed {
             let (k, n, count) = (inChannels, outChannels, alpha * alpha)
             let stride = pw_gemm_packed_floats(k, n)

@@ -53,6 +53,92 @@ struct KernelISATests {
         }
     }
 
+    @Test("depthwise 3x3 stride 1 (AVX-512's blocks of ≤ 4 rows × 5 columns): widths 1–12, heights 1–9, pads 0–2 per side, row ranges across images, strided operands, accumulate, NaN and inf", arguments: supported)
+    func depthwise3x3(isa: KernelISA) throws {
+        for channels in [5, 16, 37] {
+            let (ldx, ldw, ldy) = (channels + 3, channels + 2, channels + 1)
+            let weight = try Tensor(randomUniform: [9 * ldw], seed: 1).scalars
+            let bias = try Tensor(randomUniform: [channels], seed: 2).scalars
+            for height in [1, 2, 3, 4, 5, 7, 9] {
+                for width in 1...12 {
+                    for (top, left, bottom, right) in [(1, 1, 1, 1), (0, 0, 0, 0), (2, 1, 0, 2), (1, 2, 2, 0)] {
+                        let (outH, outW) = (height + top + bottom - 2, width + left + right - 2)
+                        guard outH > 0, outW > 0 else { continue }
+                        try checkDepthwise3x3(isa: isa, channels: channels, ldx: ldx, ldw: ldw, ldy: ldy, weight: weight, bias: bias,
+                                              height: height, width: width, top: top, left: left, outH: outH, outW: outW,
+                                              accumulate: (height + width) % 2 == 0, nonFinite: width == 7)
+                    }
+                }
+            }
+        }
+    }
+
+    /// One call split into three row ranges (crossing the batch's two images), against a Double
+    /// reference. Bound per output: the Float32 sum of bias, previous output and 9 products rounds
+    /// at most 11 times, |error| ≤ 11·2⁻²⁴·Σ|terms| (γ₁₁); the clip after it only shrinks errors.
+    func checkDepthwise3x3(isa: KernelISA, channels: Int, ldx: Int, ldw: Int, ldy: Int, weight: [Float], bias: [Float],
+                           height: Int, width: Int, top: Int, left: Int, outH: Int, outW: Int, accumulate: Bool,
+                           nonFinite: Bool) throws {
+        let batch = 2
+        var x = try Tensor(randomUniform: [batch * height * width * ldx], in: -2...2, seed: UInt64(height * 100 + width)).scalars
+        if nonFinite {
+            x[0] = .nan
+            x[(batch * height * width - 1) * ldx + channels - 1] = .infinity
+        }
+        let previous = try Tensor(randomUniform: [batch * outH * outW * ldy], seed: 7).scalars
+        var y = previous
+        let activation = Activation.clip(min: -0.5, max: 2)
+        let rows = batch * outH
+        let splits = [0, rows / 3, (2 * rows) / 3, rows]
+        x.withUnsafeBufferPointer { xp in
+            weight.withUnsafeBufferPointer { wp in
+                bias.withUnsafeBufferPointer { bp in
+                    y.withUnsafeMutableBufferPointer { yp in
+                        for part in 0..<3 where splits[part] < splits[part + 1] {
+                            pw_depthwise(isa.kernelValue, xp.baseAddress!, ldx, batch, height, width, channels, wp.baseAddress!, ldw,
+                                         3, 3, 1, 1, top, left, 1, 1, bp.baseAddress!, activation.kernelValue, yp.baseAddress!,
+                                         outH, outW, ldy, accumulate ? 1 : 0, splits[part], splits[part + 1])
+                        }
+                    }
+                }
+            }
+        }
+        for n in 0..<batch {
+            for oh in 0..<outH {
+                for ow in 0..<outW {
+                    let pixel = ((n * outH + oh) * outW + ow) * ldy
+                    for c in 0..<ldy {
+                        guard c < channels else {
+                            #expect(y[pixel + c] == previous[pixel + c], "\(isa): the gap after the channels is written")
+                            continue
+                        }
+                        var sum = Double(bias[c]) + (accumulate ? Double(previous[pixel + c]) : 0)
+                        var magnitude = abs(sum)
+                        for kh in 0..<3 {
+                            for kw in 0..<3 {
+                                let (ih, iw) = (oh + kh - top, ow + kw - left)
+                                guard ih >= 0, ih < height, iw >= 0, iw < width else { continue }
+                                let term = Double(x[((n * height + ih) * width + iw) * ldx + c]) * Double(weight[(kh * 3 + kw) * ldw + c])
+                                sum += term
+                                magnitude += abs(term)
+                            }
+                        }
+                        let expected = min(max(sum, -0.5), 2)
+                        let actual = Double(y[pixel + c])
+                        let place = "\(isa) C=\(channels) H=\(height) W=\(width) pads \(top),\(left) accumulate \(accumulate): y[\(n), \(oh), \(ow), \(c)]"
+                        if sum.isNaN {
+                            #expect(actual.isNaN, "\(place) = \(actual), expected NaN")
+                        } else if magnitude.isInfinite {
+                            #expect(actual == expected, "\(place) = \(actual), expected \(expected)")
+                        } else {
+                            #expect(abs(actual - expected) <= 11 * 0x1p-24 * magnitude, "\(place) = \(actual), expected \(expected)")
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     @Test("bias + activation epilogue on a strided slice, odd widths", arguments: supported)
     func epilogue(isa: KernelISA) throws {
         for columns in [1, 7, 16, 33] {

@@ -101,6 +101,22 @@ struct PlanningTests {
         #expect(plan.arenaConflicts().isEmpty && plan2.arenaConflicts().isEmpty)
     }
 
+    @Test("large buffers (arena, packed weights) start on a 2 MiB boundary and are writable to the last byte; small ones keep their alignment")
+    func largeAllocation() {
+        for (bytes, alignment, expected) in [(100, 64, 64), (LargeAllocation.hugePageBytes - 1, 64, 64),
+                                             (LargeAllocation.hugePageBytes, 64, LargeAllocation.hugePageBytes),
+                                             (5 * LargeAllocation.hugePageBytes + 12, 64, LargeAllocation.hugePageBytes)] {
+            let pointer = LargeAllocation.allocate(byteCount: bytes, alignment: alignment)
+            defer { pointer.deallocate() }
+            #expect(Int(bitPattern: pointer) % expected == 0, "\(bytes) bytes at \(pointer)")
+            pointer.initializeMemory(as: UInt8.self, repeating: 7, count: bytes)
+            #expect(pointer.load(fromByteOffset: bytes - 1, as: UInt8.self) == 7)
+        }
+        let weights = FloatBuffer(count: LargeAllocation.hugePageBytes / 4 + 1)
+        #expect(Int(bitPattern: weights.pointer) % LargeAllocation.hugePageBytes == 0)
+        #expect(weights.pointer[weights.count - 1] == 0)
+    }
+
     @Test("memory plan: a chain of ten convolutions needs two buffers, not ten; the checker finds planted overlaps")
     func memoryReuse() throws {
         let b = GraphBuilder(name: "chain")

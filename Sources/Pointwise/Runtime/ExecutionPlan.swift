@@ -341,7 +341,7 @@ final class ExecutionContext: @unchecked Sendable {
     let slots: Int
 
     init(plan: ExecutionPlan) {
-        arena = .allocate(byteCount: max(plan.memory.arenaBytes, MemoryPlan.alignment), alignment: MemoryPlan.alignment)
+        arena = LargeAllocation.allocate(byteCount: max(plan.memory.arenaBytes, MemoryPlan.alignment), alignment: MemoryPlan.alignment)
         // Zeroed once, so a kernel reading padding it never writes sees numbers, not garbage.
         arena.initializeMemory(as: UInt8.self, repeating: 0, count: max(plan.memory.arenaBytes, MemoryPlan.alignment))
         slots = plan.slotCount

@@ -101,7 +101,7 @@ final class FloatBuffer: @unchecked Sendable {
     }
 
     private static func allocate(_ count: Int) -> UnsafeMutablePointer<Float> {
-        UnsafeMutableRawPointer.allocate(byteCount: max(count, 1) * MemoryLayout<Float>.stride, alignment: alignment)
+        LargeAllocation.allocate(byteCount: max(count, 1) * MemoryLayout<Float>.stride, alignment: alignment)
             .bindMemory(to: Float.self, capacity: max(count, 1))
     }
 

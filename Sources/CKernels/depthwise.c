@@ -57,8 +57,8 @@ PW_INLINE void depthwise_interior(size_t out_w, size_t width, size_t stride_w, s
     *hi = h;
 }
 
-/// Asks for input rows [first, end) of an image (clipped to it) a row of outputs ahead of their
-/// use. From memory (batch 8: the previous layer's output has left the caches) the kernels' three
+/// Asks for input rows [first, end) of an image (clipped to it), one output row (or row group)
+/// ahead of their use. From memory (batch 8: the previous layer's output has left the caches) the kernels' three
 /// row streams otherwise wait on their lines: in a chain of MobileNetV1 at batch 8 (standalone
 /// harness, 8 images in bands, AMD EPYC Zen 4), 112×112×64 stride 2 3.6 → 2.7 ms, 56×56×128
 /// stride 2 1.5 → 1.0 ms, 56×56×128 stride 1 2.7 → 1.8 ms.
@@ -151,6 +151,144 @@ static void depthwise_portable(DEPTHWISE_PARAMETERS) {
 
 #if PW_X86
 
+// MARK: 3x3, stride 1, no dilation (MobileNets' stride-1 depthwise layers), AVX-512 and AVX2:
+// blocks of up to ROWS output rows × COLUMNS output columns × one vector of channels. Each input
+// pixel of a block's window (≤ (ROWS + 2) × (COLUMNS + 2)) is loaded once and feeds every output
+// whose window holds it (AVX-512's 4 × 5 block: 42 input loads and 9 weight loads for 180 FMAs,
+// where the runs of 4 load 5 per 4 FMAs); the 9 weights stay in registers and the taps outside the
+// input are skipped. The sums run in the same order as the runs of 4 (bias, previous output, taps
+// row by row), so the results are the same to the bit as theirs.
+//
+// Standalone harness (clang -O3, warm caches, AMD EPYC Zen 4, before the rows fetched ahead), µs
+// per layer, runs of 4 → blocks. AVX-512 4 × 5 (min of 1000): 112×112×32 128 → 78, 56×56×128
+// 111 → 78, 14×14×512 42 → 30, 7×7×1024 30 → 21.5, 7×7×960 17 → 7; 4 × 4, 3 × 5, 2 × 6 and 2 × 7
+// were 5–25 % slower. AVX2 2 × 3 (all 16 registers; min over 8 alternating processes of 300):
+// 112×112×32 136 → 113, 56×56×128 121 → 105, 28×28×192 45 → 38, 14×14×576 42 → 27, 7×7×960
+// 17.6 → 12.0, but 14×14×512 50 → 59 and 7×7×1024 42 → 50: with 8 channels per vector a line is
+// read in two passes, and when pixels lie a multiple of 2 KiB apart the window's ≥ 20 pixels share
+// 2 of L1's 64 sets and are evicted between them, so AVX2 keeps the runs there. Stride 2 keeps the
+// runs on both (blocks were slower: 14×14×512 11.5 → 14.5 µs on AVX-512), its input streaming from
+// L2 or L3.
+
+PW_INLINE int depthwise_is_3x3_stride1(size_t kernel_h, size_t kernel_w, size_t stride_h, size_t stride_w,
+                                        size_t dilation_h, size_t dilation_w) {
+    return kernel_h == 3 && kernel_w == 3 && stride_h == 1 && stride_w == 1 && dilation_h <= 1 && dilation_w <= 1;
+}
+
+// A block's sums: acc[r][p] += its window's taps (R rows × P columns, R and P constants), window
+// row iy feeding output rows r with kernel row kh = iy − r in [0, 3), columns likewise; `weights`
+// the 9 tap vectors, LOAD(p) a vector of the block's channels, the window's top left (iy0, ix0).
+#define DW3_WINDOW_SUMS(R, P, VECTOR, LOAD, FMA) \
+    _Pragma("clang loop unroll(full)") \
+    for (int iy = 0; iy < (R) + 2; iy++) { \
+        ptrdiff_t yy = iy0 + iy; \
+        if (yy < 0 || yy >= (ptrdiff_t)height) continue; \
+        const float *row = x + (size_t)yy * width * ldx; \
+        _Pragma("clang loop unroll(full)") \
+        for (int ix = 0; ix < (P) + 2; ix++) { \
+            ptrdiff_t xx = ix0 + ix; \
+            if (xx < 0 || xx >= (ptrdiff_t)width) continue; \
+            VECTOR v = LOAD(row + (size_t)xx * ldx); \
+            _Pragma("clang loop unroll(full)") \
+            for (int r = 0; r < (R); r++) { \
+                int kh = iy - r; \
+                if (kh < 0 || kh > 2) continue; \
+                _Pragma("clang loop unroll(full)") \
+                for (int p = 0; p < (P); p++) { \
+                    int kw = ix - p; \
+                    if (kw < 0 || kw > 2) continue; \
+                    acc[r][p] = FMA(v, weights[kh * 3 + kw], acc[r][p]); \
+                } \
+            } \
+        } \
+    }
+
+// Rows [row_begin, row_end) in groups of ≤ ROWS within an image, each in runs of ≤ COLUMNS columns,
+// both balanced (7 rows in groups of ≤ 4: 4 + 3; 14 columns in runs of ≤ 5: 5 + 5 + 4, so a block
+// is never empty or larger than the cases BLOCKS dispatches). Before each group but an image's
+// last, the input rows the next group adds are asked for. BLOCKS(rows, columns) runs one block
+// position with `origin` (the image), `iy0`, `ix0` (the window's top left) and `out`.
+#define DW3_DRIVER(ROWS, COLUMNS, BLOCKS) \
+    size_t runs = (out_w + (COLUMNS) - 1) / (COLUMNS), run_base = out_w / runs, run_extra = out_w % runs; \
+    for (size_t r = row_begin; r < row_end;) { \
+        size_t n = r / out_h, oh = r % out_h, count = pw_min(row_end - r, out_h - oh); \
+        size_t groups = (count + (ROWS) - 1) / (ROWS), group_base = count / groups, group_extra = count % groups; \
+        const float *origin = x + n * height * width * ldx; \
+        for (size_t g = 0; g < groups; g++) { \
+            size_t rows = group_base + (g < group_extra ? 1 : 0); \
+            ptrdiff_t iy0 = (ptrdiff_t)oh - (ptrdiff_t)pad_top; \
+            if (g + 1 < groups) { \
+                ptrdiff_t next = (ptrdiff_t)(group_base + (g + 1 < group_extra ? 1 : 0)); \
+                depthwise_prefetch_rows(origin, iy0 + (ptrdiff_t)rows + 2, iy0 + (ptrdiff_t)rows + next + 2, height, \
+                                        width * ldx); \
+            } \
+            for (size_t t = 0, ow = 0; t < runs; t++) { \
+                size_t columns = run_base + (t < run_extra ? 1 : 0); \
+                ptrdiff_t ix0 = (ptrdiff_t)ow - (ptrdiff_t)pad_left; \
+                float *out = y + ((n * out_h + oh) * out_w + ow) * ldy; \
+                BLOCKS; \
+                ow += columns; \
+            } \
+            oh += rows; \
+        } \
+        r += count; \
+    } \
+    (void)batch; (void)kernel_h; (void)kernel_w; (void)stride_h; (void)stride_w; (void)dilation_h; (void)dilation_w;
+
+// AVX2's 3x3 blocks: 2 × 3 outputs of 8 channels (6 sums + 9 weights + the input: 16 registers).
+#define DW3_ROWS_AVX2 2
+#define DW3_COLUMNS_AVX2 3
+
+/// One block: output rows [0, R) × columns [0, P) of one vector of 8 channels (`masked`: the
+/// tail, mask k), x and w at the block's channels. Pixel rows are width·ldx apart in the input,
+/// out_w·ldy in the output.
+PW_AVX2 PW_INLINE void dw3_block8(const int R, const int P, int masked, __m256i k, const float *x, size_t ldx,
+                                  size_t height, size_t width, ptrdiff_t iy0, ptrdiff_t ix0, const float *w, size_t ldw,
+                                  const float *bias, float *y, size_t ldy, size_t out_w, int accumulate, pw_activation a) {
+#define LOAD8(p) (masked ? _mm256_maskload_ps((p), k) : _mm256_loadu_ps(p))
+    __m256 acc[DW3_ROWS_AVX2][DW3_COLUMNS_AVX2], weights[9];
+    __m256 b = bias ? LOAD8(bias) : _mm256_setzero_ps();
+    for (int t = 0; t < 9; t++) weights[t] = LOAD8(w + (size_t)t * ldw);
+    for (int r = 0; r < R; r++)
+        for (int p = 0; p < P; p++) acc[r][p] = accumulate ? _mm256_add_ps(b, LOAD8(y + (r * out_w + p) * ldy)) : b;
+    DW3_WINDOW_SUMS(R, P, __m256, LOAD8, _mm256_fmadd_ps)
+    __m256 va = _mm256_set1_ps(a.alpha), vb = _mm256_set1_ps(a.beta);
+    for (int r = 0; r < R; r++)
+        for (int p = 0; p < P; p++) {
+            __m256 v = pw_act8(acc[r][p], a.kind, va, vb);
+            if (masked) _mm256_maskstore_ps(y + (r * out_w + p) * ldy, k, v);
+            else _mm256_storeu_ps(y + (r * out_w + p) * ldy, v);
+        }
+#undef LOAD8
+}
+
+/// One block position, every channel (whole vectors, then the masked tail).
+PW_AVX2 PW_INLINE void dw3_blocks8(const int R, const int P, size_t channels, const float *x, size_t ldx, size_t height,
+                                   size_t width, ptrdiff_t iy0, ptrdiff_t ix0, const float *w, size_t ldw,
+                                   const float *bias, float *y, size_t ldy, size_t out_w, int accumulate, pw_activation a) {
+    size_t c = 0;
+    for (; c + 8 <= channels; c += 8)
+        dw3_block8(R, P, 0, _mm256_set1_epi32(-1), x + c, ldx, height, width, iy0, ix0, w + c, ldw,
+                   bias ? bias + c : NULL, y + c, ldy, out_w, accumulate, a);
+    if (c < channels)
+        dw3_block8(R, P, 1, pw_mask8(channels - c), x + c, ldx, height, width, iy0, ix0, w + c, ldw,
+                   bias ? bias + c : NULL, y + c, ldy, out_w, accumulate, a);
+}
+
+#define DW3_CASE8(R, P) case (R) * 10 + (P): \
+    dw3_blocks8(R, P, channels, origin, ldx, height, width, iy0, ix0, w, ldw, bias, out, ldy, out_w, accumulate, a); break;
+
+PW_AVX2 static void dw3_avx2(DEPTHWISE_PARAMETERS) {
+    DW3_DRIVER(DW3_ROWS_AVX2, DW3_COLUMNS_AVX2,
+               switch (rows * 10 + columns) {
+               DW3_CASE8(1, 1) DW3_CASE8(1, 2) DW3_CASE8(1, 3) DW3_CASE8(2, 1) DW3_CASE8(2, 2) DW3_CASE8(2, 3)
+               default: break;  // unreachable: the driver's blocks are 1–2 × 1–3
+               })
+}
+
+/// Whether AVX2's blocks pay: not when pixels lie a multiple of 2 KiB apart (see above).
+PW_INLINE int dw3_avx2_pays(size_t ldx) { return (ldx * sizeof(float)) % 2048 != 0; }
+
 // MARK: AVX2: blocks of nv ≤ 8 vectors of 8 channels (independent FMA chains, so the taps' FMAs
 // overlap instead of waiting on each other), or one masked vector for the tail.
 
@@ -226,6 +364,10 @@ PW_AVX2 PW_INLINE void depthwise_run4x8(size_t nv, int masked, __m256i k, const 
                      stride_w * ldx, dh, dw, accumulate, a)
 
 PW_AVX2 static void depthwise_avx2(DEPTHWISE_PARAMETERS) {
+    if (depthwise_is_3x3_stride1(kernel_h, kernel_w, stride_h, stride_w, dilation_h, dilation_w) && dw3_avx2_pays(ldx)) {
+        dw3_avx2(DEPTHWISE_ARGUMENTS);
+        return;
+    }
     __m256i all = _mm256_set1_epi32(-1), tail = pw_mask8(channels % 8);
     DEPTHWISE_BANDED_LOOP(
         {
@@ -304,67 +446,28 @@ PW_AVX512 PW_INLINE void depthwise_run4x16(size_t nv, __mmask16 k, const float *
     depthwise_run4x16(NV, K, origin, w, bias, out, ldy, c, ldx, ldw, width, kernel_w, kh0, kh1, ih0, iw0, \
                       stride_w * ldx, dh, dw, accumulate, a)
 
-// MARK: AVX-512, 3x3, stride 1, no dilation (MobileNets' stride-1 depthwise layers): blocks of up to
-// 4 output rows × 5 output columns × 16 channels. Each input pixel of a block's window (≤ 6 × 7) is
-// loaded once and feeds every output whose window holds it (42 loads for 180 FMAs, where the runs
-// of 4 above load 5 per 4); the 9 weights stay in registers (20 sums + 9 weights + the input: 30
-// of 32) and the taps outside the input are skipped. The sums run in the same order as the other
-// paths (bias, previous output, taps row by row), so the results are the same to the bit.
-//
-// Standalone harness (clang -O3, warm caches, min of 1000, AMD EPYC Zen 4), µs per layer, runs of 4
-// → blocks: 112×112×32 128 → 78, 56×56×128 111 → 78, 14×14×512 42 → 30, 7×7×1024 30 → 21.5, 7×7×960
-// 17 → 7; 4 × 4, 3 × 5, 2 × 6 and 2 × 7 blocks were 5–25 % slower than 4 × 5. Stride 2 keeps the
-// runs: blocks were slower there (14×14×512: 11.5 → 14.5 µs), its input streaming from L2 or L3.
-// AVX2 keeps them too: 2 × 3 blocks (all 16 registers) and blocks reading their weights from memory
-// measured no better, within the noise, as AVX2 code on the same machine.
-#define DW3_ROWS 4
-#define DW3_COLUMNS 5
-
-PW_INLINE int depthwise_is_3x3_stride1(size_t kernel_h, size_t kernel_w, size_t stride_h, size_t stride_w,
-                                        size_t dilation_h, size_t dilation_w) {
-    return kernel_h == 3 && kernel_w == 3 && stride_h == 1 && stride_w == 1 && dilation_h <= 1 && dilation_w <= 1;
-}
+// AVX-512's 3x3 blocks: 4 × 5 outputs of 16 channels (20 sums + 9 weights + the input: 30 of 32).
+#define DW3_ROWS_AVX512 4
+#define DW3_COLUMNS_AVX512 5
 
 /// One block: output rows [0, R) × columns [0, P) of one vector of 16 channels (k: the tail's
-/// mask), x and w at the block's channels, the window's top left at (iy0, ix0) (may be negative).
-/// Pixel rows are width·ldx apart in the input, out_w·ldy in the output.
+/// mask), x and w at the block's channels. Pixel rows are width·ldx apart in the input, out_w·ldy
+/// in the output.
 PW_AVX512 PW_INLINE void dw3_block16(const int R, const int P, __mmask16 k, const float *x, size_t ldx, size_t height,
                                      size_t width, ptrdiff_t iy0, ptrdiff_t ix0, const float *w, size_t ldw,
                                      const float *bias, float *y, size_t ldy, size_t out_w, int accumulate,
                                      pw_activation a) {
-    __m512 acc[DW3_ROWS][DW3_COLUMNS], weights[9];
-    __m512 b = bias ? _mm512_maskz_loadu_ps(k, bias) : _mm512_setzero_ps();
-    for (int t = 0; t < 9; t++) weights[t] = _mm512_maskz_loadu_ps(k, w + (size_t)t * ldw);
+#define LOAD16(p) _mm512_maskz_loadu_ps(k, (p))
+    __m512 acc[DW3_ROWS_AVX512][DW3_COLUMNS_AVX512], weights[9];
+    __m512 b = bias ? LOAD16(bias) : _mm512_setzero_ps();
+    for (int t = 0; t < 9; t++) weights[t] = LOAD16(w + (size_t)t * ldw);
     for (int r = 0; r < R; r++)
-        for (int p = 0; p < P; p++)
-            acc[r][p] = accumulate ? _mm512_add_ps(b, _mm512_maskz_loadu_ps(k, y + (r * out_w + p) * ldy)) : b;
-    // Window row iy feeds output rows r with kernel row kh = iy − r in [0, 3); column ix likewise.
-#pragma clang loop unroll(full)
-    for (int iy = 0; iy < R + 2; iy++) {
-        ptrdiff_t yy = iy0 + iy;
-        if (yy < 0 || yy >= (ptrdiff_t)height) continue;
-        const float *row = x + (size_t)yy * width * ldx;
-#pragma clang loop unroll(full)
-        for (int ix = 0; ix < P + 2; ix++) {
-            ptrdiff_t xx = ix0 + ix;
-            if (xx < 0 || xx >= (ptrdiff_t)width) continue;
-            __m512 v = _mm512_maskz_loadu_ps(k, row + (size_t)xx * ldx);
-#pragma clang loop unroll(full)
-            for (int r = 0; r < R; r++) {
-                int kh = iy - r;
-                if (kh < 0 || kh > 2) continue;
-#pragma clang loop unroll(full)
-                for (int p = 0; p < P; p++) {
-                    int kw = ix - p;
-                    if (kw < 0 || kw > 2) continue;
-                    acc[r][p] = _mm512_fmadd_ps(v, weights[kh * 3 + kw], acc[r][p]);
-                }
-            }
-        }
-    }
+        for (int p = 0; p < P; p++) acc[r][p] = accumulate ? _mm512_add_ps(b, LOAD16(y + (r * out_w + p) * ldy)) : b;
+    DW3_WINDOW_SUMS(R, P, __m512, LOAD16, _mm512_fmadd_ps)
     __m512 va = _mm512_set1_ps(a.alpha), vb = _mm512_set1_ps(a.beta);
     for (int r = 0; r < R; r++)
         for (int p = 0; p < P; p++) _mm512_mask_storeu_ps(y + (r * out_w + p) * ldy, k, pw_act16(acc[r][p], a.kind, va, vb));
+#undef LOAD16
 }
 
 /// One block position, every channel (the last vector masked): the block's window is read as
@@ -380,39 +483,16 @@ PW_AVX512 PW_INLINE void dw3_blocks16(const int R, const int P, size_t channels,
     }
 }
 
-#define DW3_CASE(R, P) case (R) * 10 + (P): \
+#define DW3_CASE16(R, P) case (R) * 10 + (P): \
     dw3_blocks16(R, P, channels, origin, ldx, height, width, iy0, ix0, w, ldw, bias, out, ldy, out_w, accumulate, a); break;
-#define DW3_CASES(R) DW3_CASE(R, 1) DW3_CASE(R, 2) DW3_CASE(R, 3) DW3_CASE(R, 4) DW3_CASE(R, 5)
+#define DW3_CASES16(R) DW3_CASE16(R, 1) DW3_CASE16(R, 2) DW3_CASE16(R, 3) DW3_CASE16(R, 4) DW3_CASE16(R, 5)
 
-/// Rows [row_begin, row_end) in groups of ≤ 4 within an image, each in runs of ≤ 5 columns, both
-/// balanced (7 rows: 4 + 3; 14 columns: 5 + 5 + 4); each group first asks for the input rows the
-/// next one adds.
 PW_AVX512 static void dw3_avx512(DEPTHWISE_PARAMETERS) {
-    (void)batch; (void)kernel_h; (void)kernel_w; (void)stride_h; (void)stride_w; (void)dilation_h; (void)dilation_w;
-    size_t runs = (out_w + DW3_COLUMNS - 1) / DW3_COLUMNS, run_base = out_w / runs, run_extra = out_w % runs;
-    for (size_t r = row_begin; r < row_end;) {
-        size_t n = r / out_h, oh = r % out_h, count = pw_min(row_end - r, out_h - oh);
-        size_t groups = (count + DW3_ROWS - 1) / DW3_ROWS, group_base = count / groups, group_extra = count % groups;
-        const float *origin = x + n * height * width * ldx;
-        for (size_t g = 0; g < groups; g++) {
-            size_t rows = group_base + (g < group_extra ? 1 : 0);
-            ptrdiff_t iy0 = (ptrdiff_t)oh - (ptrdiff_t)pad_top;
-            // The input rows the next group adds (its window ends ≤ rows + 1 rows further).
-            depthwise_prefetch_rows(origin, iy0 + (ptrdiff_t)rows + 2, iy0 + 2 * (ptrdiff_t)rows + 3, height, width * ldx);
-            for (size_t t = 0, ow = 0; t < runs; t++) {
-                size_t columns = run_base + (t < run_extra ? 1 : 0);
-                ptrdiff_t ix0 = (ptrdiff_t)ow - (ptrdiff_t)pad_left;
-                float *out = y + ((n * out_h + oh) * out_w + ow) * ldy;
-                switch (rows * 10 + columns) {
-                DW3_CASES(1) DW3_CASES(2) DW3_CASES(3) DW3_CASES(4)
-                default: break;
-                }
-                ow += columns;
-            }
-            oh += rows;
-        }
-        r += count;
-    }
+    DW3_DRIVER(DW3_ROWS_AVX512, DW3_COLUMNS_AVX512,
+               switch (rows * 10 + columns) {
+               DW3_CASES16(1) DW3_CASES16(2) DW3_CASES16(3) DW3_CASES16(4)
+               default: break;  // unreachable: the driver's blocks are 1–4 × 1–5
+               })
 }
 
 PW_AVX512 static void depthwise_avx512(DEPTHWISE_PARAMETERS) {

@@ -20,6 +20,11 @@ order rotates each round so no engine always runs right after another), each rou
   - Pointwise: `pointwise run MODEL.onnx --input x.npy --threads T --repetitions R` in a fresh process;
     its own "timing:" line (runs only: import and planning are not timed, as session creation is not
     for the others).
+With --isa avx2 (on an AVX-512 machine, to estimate an AVX2-only one): Pointwise runs with
+POINTWISE_ISA=avx2 and OPENBLAS_CORETYPE=Haswell (OpenBLAS's AVX2 kernels, those it picks on Zen
+and Haswell), OpenVINO with ONEDNN_MAX_CPU_ISA=AVX2 (its oneDNN convolutions then use AVX2 code);
+ONNX Runtime cannot be restricted (MLAS picks its kernels from CPUID), so it keeps AVX-512 and the
+report gives the ratio to OpenVINO beside the ratio to the best peer.
 Reported per row: min and median over all timed runs, the ratio of Pointwise's min to the best
 peer's min (and the same for medians), and each engine's normalised error against PyTorch's
 logits (batch 2 input only) and against each other.
@@ -114,10 +119,10 @@ def time_in_process(engine, x, repetitions):
     return samples
 
 
-def time_pointwise(binary, model, x_path, out_path, threads, repetitions):
+def time_pointwise(binary, model, x_path, out_path, threads, repetitions, environment):
     command = [str(binary), "run", str(model), "--input", str(x_path), "--output", str(out_path),
                "--threads", str(threads), "--repetitions", str(repetitions)]
-    result = subprocess.run(command, capture_output=True, text=True)
+    result = subprocess.run(command, capture_output=True, text=True, env=environment)
     if result.returncode != 0:
         raise RuntimeError(f"{' '.join(command)} failed:\n{result.stdout[-2000:]}{result.stderr[-2000:]}")
     match = TIMING.search(result.stdout)
@@ -139,13 +144,20 @@ def main():
     parser.add_argument("--json", type=Path)
     parser.add_argument("--markdown", type=Path)
     parser.add_argument("--chart", type=Path)
+    parser.add_argument("--isa", choices=("native", "avx2"), default="native",
+                        help="avx2: restrict Pointwise and OpenVINO to AVX2 code (ONNX Runtime cannot be)")
     args = parser.parse_args()
 
+    environment = dict(os.environ)
+    if args.isa == "avx2":
+        environment.update(POINTWISE_ISA="avx2", OPENBLAS_CORETYPE="Haswell")
+        # oneDNN reads it once, when OpenVINO's CPU plugin loads: set before the import.
+        os.environ["ONEDNN_MAX_CPU_ISA"] = "AVX2"
     import onnxruntime
     import openvino
     rows = []
     work = Path(tempfile.mkdtemp(prefix="pointwise-peers-"))
-    blas = subprocess.run([str(args.pointwise), "info"], capture_output=True, text=True).stdout
+    blas = subprocess.run([str(args.pointwise), "info"], capture_output=True, text=True, env=environment).stdout
     # The core's FMA peak (`pointwise info` measures it): a network's GFLOP/s over threads × this
     # is the share of the machine's arithmetic an engine uses.
     fma_peak = next((float(l.split(":", 1)[1].split()[0]) for l in blas.splitlines() if l.startswith("FMA peak")), None)
@@ -170,7 +182,8 @@ def main():
                     order = order[round_index % 3:] + order[:round_index % 3]
                     for engine_name in order:
                         if engine_name == "Pointwise":
-                            low, middle = time_pointwise(args.pointwise, model, x_path, work / "out.npy", threads, args.repetitions)
+                            low, middle = time_pointwise(args.pointwise, model, x_path, work / "out.npy", threads, args.repetitions,
+                                                         environment)
                             pointwise_min.append(low)
                             pointwise_median.append(middle)
                             outputs["Pointwise"] = np.load(work / "out.npy")
@@ -194,6 +207,7 @@ def main():
                 row["best_peer"] = "ONNX Runtime" if row["ort_min_ms"] <= row["openvino_min_ms"] else "OpenVINO"
                 row["ratio_min"] = row["pointwise_min_ms"] / best_min
                 row["ratio_median"] = row["pointwise_median_ms"] / best_median
+                row["ratio_min_openvino"] = row["pointwise_min_ms"] / row["openvino_min_ms"]
                 if batch == base.shape[0]:
                     for engine_name, output in outputs.items():
                         row[f"{engine_name}_vs_torch"] = normalised_error(output, torch_output)
@@ -202,13 +216,15 @@ def main():
                 rows.append(row)
                 print(f"{name:13s} b{batch} t{threads}: Pointwise {row['pointwise_min_ms']:7.2f} ms, "
                       f"ORT {row['ort_min_ms']:7.2f}, OpenVINO {row['openvino_min_ms']:7.2f} (min); "
-                      f"ratio to best {row['ratio_min']:.2f} (min), {row['ratio_median']:.2f} (median); "
+                      f"ratio to best {row['ratio_min']:.2f} (min), {row['ratio_median']:.2f} (median), "
+                      f"to OpenVINO {row['ratio_min_openvino']:.2f}; "
                       f"vs ORT {row['pointwise_vs_ort']:.1e}", flush=True)
                 del engines
 
     core = next((l.split(":", 1)[1].strip() for l in blas.splitlines() if l.startswith("BLAS core")), "?")
     config = next((l.split(":", 1)[1].strip() for l in blas.splitlines() if l.startswith("BLAS config")), "?")
-    report = {"date": datetime.datetime.now().isoformat(timespec="seconds"), "cpu": cpu_model(), "isa": cpu_flags(),
+    isa = cpu_flags() if args.isa == "native" else f"{cpu_flags()} restricted to AVX2 (ONNX Runtime unrestricted)"
+    report = {"date": datetime.datetime.now().isoformat(timespec="seconds"), "cpu": cpu_model(), "isa": isa,
               "cores": os.cpu_count(), "openblas_core": core, "openblas_config": config, "fma_peak_gflops_per_core": fma_peak,
               "onnxruntime": onnxruntime.__version__, "openvino": openvino.__version__,
               "rounds": args.rounds, "repetitions": args.repetitions, "command": " ".join(sys.argv), "rows": rows}
@@ -222,8 +238,8 @@ def main():
                  f"(direct convolution, × 2) per second at the minimum, over threads × peak: above 100 % only by doing "
                  f"fewer multiplications (Winograd).", "",
                  "| network | batch | threads | Pointwise min / median (ms) | ONNX Runtime | OpenVINO | Pointwise ÷ best peer (min) | (median) "
-                 "| share of peak: Pointwise / best peer | error vs PyTorch |",
-                 "|---|---|---|---|---|---|---|---|---|---|"]
+                 "| ÷ OpenVINO (min) | share of peak: Pointwise / best peer | error vs PyTorch |",
+                 "|---|---|---|---|---|---|---|---|---|---|---|"]
         for r in rows:
             error = r.get("Pointwise_vs_torch")
             peer = "ort" if r["best_peer"] == "ONNX Runtime" else "openvino"
@@ -231,7 +247,7 @@ def main():
                      if "pointwise_peak_share" in r else "–")
             lines.append(f"| {r['network']} | {r['batch']} | {r['threads']} | {r['pointwise_min_ms']:.1f} / {r['pointwise_median_ms']:.1f} "
                          f"| {r['ort_min_ms']:.1f} / {r['ort_median_ms']:.1f} | {r['openvino_min_ms']:.1f} / {r['openvino_median_ms']:.1f} "
-                         f"| **{r['ratio_min']:.2f}** | {r['ratio_median']:.2f} | {share} | {f'{error:.1e}' if error is not None else '–'} |")
+                         f"| **{r['ratio_min']:.2f}** | {r['ratio_median']:.2f} | {r['ratio_min_openvino']:.2f} | {share} | {f'{error:.1e}' if error is not None else '–'} |")
         args.markdown.write_text("\n".join(lines) + "\n")
     if args.chart:
         import matplotlib

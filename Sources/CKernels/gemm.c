@@ -5,10 +5,10 @@
 // small-M layers (7×7 maps) do not repack megabytes of weights on every call, the two cases where
 // OpenBLAS's per-call packing costs as much as its arithmetic.
 //
-// Blocking (GotoBLAS order without packing A): K in blocks of ≤ 512 on AVX-512, ≤ 256 on AVX2
+// Blocking (GotoBLAS order without packing A): K in blocks of ≤ 512
 // (partial sums kept in C between blocks); rows in chunks whose A block fits in L2; per chunk,
 // each pair of panels (32 columns: a B block of ≤ 64 KiB, in L1 or L2) against every 8-row tile
-// (AVX-512: 8×32 accumulators in 16 registers), or each panel (≤ 16 KiB, in L1) against every
+// (AVX-512: 8×32 accumulators in 16 registers), or each panel (≤ 32 KiB, in L1) against every
 // 6-row tile (AVX2: 6×16 in 12). Portable C: one row × one panel at a time.
 //
 // The same tiles run the implicit-GEMM convolution (`pw_conv_implicit_packed`): A's row for an
@@ -18,10 +18,19 @@
 #define GEMM_PANEL 16
 // K block: 512 on AVX-512, where the C round trips between blocks cost more than B's panel pair
 // (64 KiB) outgrowing L1 (standalone harness, AMD EPYC Zen 4, A, B and C cycling through 8 copies:
-// 196×512×512 108 → 112 GFLOP/s, 49×1024×1024 and 784×512×256 unchanged); 256 on AVX2, where a
-// 512 block slowed 784×512×256 (104 → 92 GFLOP/s, same harness).
+// 196×512×512 108 → 112 GFLOP/s, 49×1024×1024 and 784×512×256 unchanged). 512 on AVX2 too: a
+// panel's K blocks then lie end to end, so B streams from memory as one run instead of 1 KiB
+// blocks of 16 KiB 16 KiB apart (K = 512) (same harness, AVX2 code, B cold in 16 copies, GFLOP/s 256 → 512:
+// 49×512×2048 82 → 92, 16×512×512 60 → 79; 784×512×256 in 8 copies 107 → 109, where an earlier
+// measurement had found 512 slower, 104 → 92).
 #define GEMM_K_BLOCK_AVX512 512
-#define GEMM_K_BLOCK_AVX2 256
+#define GEMM_K_BLOCK_AVX2 512
+// Lines of B the first tile of a row chunk asks for ahead of its loads (AVX2): that tile reads
+// the panel from memory or L3 (the chunk's later tiles find it in L1), and one 16-column panel is
+// one stream, too few misses in flight for the hardware prefetcher alone (same harness, B cold:
+// 49×512×2048 92 → 100 GFLOP/s, 16×512×512 79 → 84, 196×512×512 106 → 109; warm unchanged).
+// AVX-512 reads two panels, two streams, and did not need it.
+#define GEMM_B_AHEAD_AVX2 16
 #define GEMM_A_BLOCK_BYTES (256 * 1024)
 #define GEMM_B_L1_BYTES (64 * 1024)
 
@@ -136,7 +145,8 @@ PW_INLINE void gemm_prefetch_tile(const float *c, size_t ldc, size_t rows, size_
 PW_AVX2 PW_INLINE void gemm_tile_avx2(const size_t mr, const size_t nv, const ptrdiff_t *segments, size_t count,
                                       size_t kc, const float *a, size_t lda,
                                       const float *b, float *c, size_t ldc, const float *init, size_t ldi,
-                                      int last, const float *bias, __m256i k0, __m256i k1, int full, pw_activation act) {
+                                      int last, const float *bias, __m256i k0, __m256i k1, int full, size_t ahead,
+                                      pw_activation act) {
     // vmaskmovps stores are slow on AMD (microcoded): whole vectors use plain loads and stores,
     // masks only for the panel's last, partial vector (`full`: the tile's columns are all valid).
 #define LOAD_COLUMNS(p, j) (full ? _mm256_loadu_ps(p) : _mm256_maskload_ps((p), mask[j]))
@@ -150,6 +160,9 @@ PW_AVX2 PW_INLINE void gemm_tile_avx2(const size_t mr, const size_t nv, const pt
     for (size_t s = 0; s < count; s++) {
         const float *as = a + segments[s], *bs = b + s * kc * GEMM_PANEL;
         for (size_t p = 0; p < kc; p++) {
+            // A line of B per step (16 floats): `ahead` steps ahead, or none. Past the block's end
+            // the prefetch names lines it does not need; prefetches never fault.
+            if (ahead) _mm_prefetch((const char *)(bs + (p + ahead) * GEMM_PANEL), _MM_HINT_T0);
             __m256 w0 = _mm256_loadu_ps(bs + p * GEMM_PANEL), w1 = nv > 1 ? _mm256_loadu_ps(bs + p * GEMM_PANEL + 8) : w0;
             for (size_t r = 0; r < mr; r++) {
                 __m256 x = _mm256_broadcast_ss(as + r * lda + p);
@@ -174,10 +187,10 @@ PW_AVX2 PW_INLINE void gemm_tile_avx2(const size_t mr, const size_t nv, const pt
 }
 
 #define GEMM_TILE_AVX2_CASE(MR, SEGMENTS, COUNT) \
-    case MR: if (nv > 1) { if (full) gemm_tile_avx2(MR, 2, SEGMENTS, COUNT, kc, a, lda, b, c, ldc, init, ldi, last, bias, k0, k1, 1, act); \
-                           else gemm_tile_avx2(MR, 2, SEGMENTS, COUNT, kc, a, lda, b, c, ldc, init, ldi, last, bias, k0, k1, 0, act); } \
-             else if (full) gemm_tile_avx2(MR, 1, SEGMENTS, COUNT, kc, a, lda, b, c, ldc, init, ldi, last, bias, k0, k1, 1, act); \
-             else gemm_tile_avx2(MR, 1, SEGMENTS, COUNT, kc, a, lda, b, c, ldc, init, ldi, last, bias, k0, k1, 0, act); break;
+    case MR: if (nv > 1) { if (full) gemm_tile_avx2(MR, 2, SEGMENTS, COUNT, kc, a, lda, b, c, ldc, init, ldi, last, bias, k0, k1, 1, ahead, act); \
+                           else gemm_tile_avx2(MR, 2, SEGMENTS, COUNT, kc, a, lda, b, c, ldc, init, ldi, last, bias, k0, k1, 0, ahead, act); } \
+             else if (full) gemm_tile_avx2(MR, 1, SEGMENTS, COUNT, kc, a, lda, b, c, ldc, init, ldi, last, bias, k0, k1, 1, ahead, act); \
+             else gemm_tile_avx2(MR, 1, SEGMENTS, COUNT, kc, a, lda, b, c, ldc, init, ldi, last, bias, k0, k1, 0, ahead, act); break;
 #define GEMM_TILE_AVX2_SWITCH(SEGMENTS, COUNT) \
     switch (mr) { \
     GEMM_TILE_AVX2_CASE(6, SEGMENTS, COUNT) GEMM_TILE_AVX2_CASE(5, SEGMENTS, COUNT) GEMM_TILE_AVX2_CASE(4, SEGMENTS, COUNT) \
@@ -187,7 +200,7 @@ PW_AVX2 PW_INLINE void gemm_tile_avx2(const size_t mr, const size_t nv, const pt
 
 PW_AVX2 static void gemm_tile_avx2_any(size_t mr, size_t nv, size_t kc, const float *a, size_t lda, const float *b,
                                        float *c, size_t ldc, const float *init, size_t ldi, int last, const float *bias,
-                                       __m256i k0, __m256i k1, int full, pw_activation act) {
+                                       __m256i k0, __m256i k1, int full, size_t ahead, pw_activation act) {
     GEMM_TILE_AVX2_SWITCH(gemm_one_segment, 1)
 }
 
@@ -197,6 +210,7 @@ PW_AVX2 static void conv_tile_avx2_any(size_t mr, size_t nv, const ptrdiff_t *se
                                        const float *a, size_t lda, const float *b, float *c, size_t ldc,
                                        const float *init, size_t ldi, int last, const float *bias,
                                        __m256i k0, __m256i k1, int full, pw_activation act) {
+    size_t ahead = 0;  // one row of tiles per output row: each sweeps every panel, B stays in cache
     GEMM_TILE_AVX2_SWITCH(segments, count)
 }
 
@@ -334,7 +348,7 @@ PW_AVX2 static void gemm_packed_avx2(GEMM_PARAMETERS) {
     GEMM_DRIVER(6, 1, column_end - j0 > 8 ? 2 : 1, GEMM_K_BLOCK_AVX2,
                 (void)b1; gemm_tile_avx2_any(rows, nv, kn, ai, lda, b0, ci, ldc, init, ldi, last, bj,
                                              gemm_mask8(j0, column_end), gemm_mask8(j0 + 8, column_end),
-                                             column_end - j0 >= 8 * nv, act))
+                                             column_end - j0 >= 8 * nv, t == 0 && tiles > 1 ? GEMM_B_AHEAD_AVX2 : 0, act))
 }
 
 // The implicit-GEMM convolution: per output row, tiles of MR pixels (balanced, as in GEMM_DRIVER)

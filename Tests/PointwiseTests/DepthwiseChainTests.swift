@@ -310,6 +310,27 @@ struct DepthwiseChainTests {
         }
     }
 
+    @Test("through the engine: the chain's scratch bands stay within CompileOptions.workspaceLimit (fewer rows, down to one)")
+    func workspaceLimit() throws {
+        // Bands of r rows (stride 1, 9×11 map, E = 64) take per thread min(r + 2, 9) expanded input
+        // rows and r filtered rows of 11·64 floats: 2816 bytes a row.
+        let graph = try Self.block(channels: 32, expanded: 64, out: 32)
+        let inputs = try randomInputs(graph, shapes: ["x": [2, 32, 9, 11]])
+        func chain(_ limit: Int) throws -> any Kernel {
+            let options = CompileOptions(threads: 2, workspaceLimit: limit)
+            let plan = try InferenceSession(graph, options: options).plan(inputShapes: [[2, 32, 9, 11]])
+            #expect(try engineError(graph, inputs, options: options) <= float32Tolerance, "limit \(limit)")
+            return try #require(plan.steps.first { $0.kernel.lowering.hasPrefix("fused:") }?.kernel)
+        }
+        guard KernelISA.best != .portable else { return }
+        #expect(try chain(16 << 20).workspaceBytes == 2 * (9 + 9) * 2816, "whole images (9 rows) per thread by default")
+        let limited = try chain(64 << 10)
+        // 32 KiB per thread holds 4 rows (10 · 2816 bytes); 9 rows in 3 bands of 3.
+        #expect(limited.workspaceBytes == 2 * (5 + 3) * 2816 && limited.lowering.contains("bands of 3 rows"), "\(limited.lowering)")
+        let smallest = try chain(1)
+        #expect(smallest.lowering.contains("bands of 1 rows"), "\(smallest.lowering)")
+    }
+
     @Test("through the engine: blocks of every kind against the reference interpreter, batch 1 and 3",
           arguments: [(1, true, true), (2, true, false), (1, false, false), (1, false, true), (2, false, false)])
     func engine(stride: Int, expand: Bool, residual: Bool) throws {

@@ -78,8 +78,9 @@ struct PackedGEMMTests {
                 }
             }
         }
-        // K across blocks (partial sums in C in between): blocks of ≤ 256 on AVX2 (257 is two, 600
-        // three), ≤ 512 on AVX-512 (513 is two, 1100 three).
+        // K across blocks (partial sums in C in between): blocks of ≤ 512 (513 is two, 1100 three);
+        // B of more than 64 KiB, so rows run in chunks of several tiles and AVX2's first one
+        // prefetches B ahead (past the block's end too).
         for k in [255, 256, 257, 511, 512, 513, 600, 1100] {
             for (m, n) in [(13, 33), (4, 80)] {
                 try check(isa, m: m, n: n, k: k, bias: true, residual: .inPlace, activation: .relu, seed: seed)

@@ -9,8 +9,9 @@ public struct CompileOptions: Sendable, Hashable {
     /// The most bytes a plan's arena may take (default: the machine's physical memory). A plan
     /// needing more is an error before anything is allocated.
     public var memoryLimit: Int?
-    /// Bytes of im2col workspace a convolution may use (default 16 MiB): larger lowerings run in
-    /// tiles of output rows (at least one row).
+    /// Bytes of workspace a convolution may use (default 16 MiB): larger im2col lowerings run in
+    /// tiles of output rows, and a fused depthwise chain's scratch bands (at most 384 KiB per
+    /// thread, to stay in L2) get fewer rows; at least one row either way.
     public var workspaceLimit: Int
 
     /// How 3x3 stride-1 convolutions are computed (the others always lower to im2col + GEMM).

@@ -100,12 +100,15 @@ struct KernelFactory {
             let expandedShape = [input.shape[0], depthwiseWeight.shape[0], input.shape[2], input.shape[3]]
             let geometry = try convolutionGeometry(a.depthwise, input: expandedShape, weight: depthwiseWeight.shape,
                                                    what: "Conv '\(node.name)' (depthwise stage)")
+            // Each part (thread) has its scratch bands: together within the workspace limit.
+            let threads = max(options.threads ?? ThreadPool.size, 1)
             return DepthwiseChainKernel(attributes: a, depthwise: geometry,
                                         expandWeight: a.expand == nil ? nil : constant(node.input(Slot.expandWeight)),
                                         expandBias: constant(node.input(Slot.expandBias)), depthwiseWeight: depthwiseWeight,
                                         depthwiseBias: constant(node.input(Slot.depthwiseBias)), projectWeight: projectWeight,
                                         projectBias: constant(node.input(Slot.projectBias)), input: input, output: y,
-                                        residual: a.project.hasResidual ? try x(Slot.residual) : nil, threads: options.threads ?? ThreadPool.size)
+                                        residual: a.project.hasResidual ? try x(Slot.residual) : nil, threads: threads,
+                                        bandBudget: min(DepthwiseChainKernel.bandBudget, max(options.workspaceLimit / threads, 1)))
 
         case .gemm(let a):
             let bConstant = constant(node.input(1))

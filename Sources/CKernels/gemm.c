@@ -29,7 +29,9 @@
 // the panel from memory or L3 (the chunk's later tiles find it in L1), and one 16-column panel is
 // one stream, too few misses in flight for the hardware prefetcher alone (same harness, B cold:
 // 49×512×2048 92 → 100 GFLOP/s, 16×512×512 79 → 84, 196×512×512 106 → 109; warm unchanged).
-// AVX-512 reads two panels, two streams, and did not need it.
+// AVX-512 reads two panels, two streams: the same prefetch there was mixed (B cold: 16×512×512
+// 104 → 111, 49×512×2048 106 → 103), not kept. 16 lines ahead is short of DRAM's latency, but 32
+// and 64 measured the same within the noise (B from DRAM: 49×512×2048 102 GFLOP/s each).
 #define GEMM_B_AHEAD_AVX2 16
 #define GEMM_A_BLOCK_BYTES (256 * 1024)
 #define GEMM_B_L1_BYTES (64 * 1024)

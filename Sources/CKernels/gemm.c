@@ -8,7 +8,7 @@
 // Blocking (GotoBLAS order without packing A): K in blocks of ≤ 512
 // (partial sums kept in C between blocks); rows in chunks whose A block fits in L2; per chunk,
 // each pair of panels (32 columns: a B block of ≤ 64 KiB, in L1 or L2) against every 8-row tile
-// (AVX-512: 8×32 accumulators in 16 registers), or each panel (≤ 32 KiB, in L1) against every
+// (AVX-512: 8×32 accumulators in 16 registers), or each panel (≤ 32 KiB, in L1 or L2) against every
 // 6-row tile (AVX2: 6×16 in 12). Portable C: one row × one panel at a time.
 //
 // The same tiles run the implicit-GEMM convolution (`pw_conv_implicit_packed`): A's row for an
@@ -19,16 +19,18 @@
 // K block: 512 on AVX-512, where the C round trips between blocks cost more than B's panel pair
 // (64 KiB) outgrowing L1 (standalone harness, AMD EPYC Zen 4, A, B and C cycling through 8 copies:
 // 196×512×512 108 → 112 GFLOP/s, 49×1024×1024 and 784×512×256 unchanged). 512 on AVX2 too: a
-// panel's K blocks then lie end to end, so B streams from memory as one run instead of 1 KiB
-// blocks of 16 KiB 16 KiB apart (K = 512) (same harness, AVX2 code, B cold in 16 copies, GFLOP/s 256 → 512:
+// panel's K blocks then lie end to end, so B streams from memory as one run instead of pieces of
+// 16 KiB 16 KiB apart (K = 512; same harness, AVX2 code, B cold in 16 copies, GFLOP/s 256 → 512:
 // 49×512×2048 82 → 92, 16×512×512 60 → 79; 784×512×256 in 8 copies 107 → 109, where an earlier
 // measurement had found 512 slower, 104 → 92).
 #define GEMM_K_BLOCK_AVX512 512
 #define GEMM_K_BLOCK_AVX2 512
 // Lines of B the first tile of a row chunk asks for ahead of its loads (AVX2): that tile reads
-// the panel from memory or L3 (the chunk's later tiles find it in L1), and one 16-column panel is
-// one stream, too few misses in flight for the hardware prefetcher alone (same harness, B cold:
-// 49×512×2048 92 → 100 GFLOP/s, 16×512×512 79 → 84, 196×512×512 106 → 109; warm unchanged).
+// the panel from memory or L3 (the chunk's later tiles find it in L1 or L2), and one 16-column
+// panel is one stream, too few misses in flight for the hardware prefetcher alone (same harness,
+// B cold: 49×512×2048 92 → 100 GFLOP/s, 16×512×512 79 → 84, 196×512×512 106 → 109; warm
+// unchanged). Not when a chunk is one tile (M ≤ 6): there the prefetch was mixed (B cold,
+// 6×1280×1000 38 → 51 GFLOP/s, but the classifier's 1×1024×1000 16.7 → 13.8).
 // AVX-512 reads two panels, two streams: the same prefetch there was mixed (B cold: 16×512×512
 // 104 → 111, 49×512×2048 106 → 103), not kept. 16 lines ahead is short of DRAM's latency, but 32
 // and 64 measured the same within the noise (B from DRAM: 49×512×2048 102 GFLOP/s each).
@@ -161,17 +163,23 @@ PW_AVX2 PW_INLINE void gemm_tile_avx2(const size_t mr, const size_t nv, const pt
     if (init != c) gemm_prefetch_tile(c, ldc, mr, nv * 8);
     for (size_t s = 0; s < count; s++) {
         const float *as = a + segments[s], *bs = b + s * kc * GEMM_PANEL;
-        for (size_t p = 0; p < kc; p++) {
-            // A line of B per step (16 floats): `ahead` steps ahead, or none. Past the block's end
-            // the prefetch names lines it does not need; prefetches never fault.
-            if (ahead) _mm_prefetch((const char *)(bs + (p + ahead) * GEMM_PANEL), _MM_HINT_T0);
-            __m256 w0 = _mm256_loadu_ps(bs + p * GEMM_PANEL), w1 = nv > 1 ? _mm256_loadu_ps(bs + p * GEMM_PANEL + 8) : w0;
-            for (size_t r = 0; r < mr; r++) {
-                __m256 x = _mm256_broadcast_ss(as + r * lda + p);
-                acc[r][0] = _mm256_fmadd_ps(x, w0, acc[r][0]);
-                if (nv > 1) acc[r][1] = _mm256_fmadd_ps(x, w1, acc[r][1]);
-            }
+#define GEMM_AVX2_STEP(p) do { \
+            __m256 w0 = _mm256_loadu_ps(bs + (p) * GEMM_PANEL), w1 = nv > 1 ? _mm256_loadu_ps(bs + (p) * GEMM_PANEL + 8) : w0; \
+            for (size_t r = 0; r < mr; r++) { \
+                __m256 x = _mm256_broadcast_ss(as + r * lda + (p)); \
+                acc[r][0] = _mm256_fmadd_ps(x, w0, acc[r][0]); \
+                if (nv > 1) acc[r][1] = _mm256_fmadd_ps(x, w1, acc[r][1]); \
+            } \
+        } while (0)
+        // A line of B per step (16 floats) `ahead` steps ahead, while that stays in the block;
+        // the last steps, and tiles with ahead = 0, without.
+        size_t p = 0, prefetching = ahead && kc > ahead ? kc - ahead : 0;
+        for (; p < prefetching; p++) {
+            _mm_prefetch((const char *)(bs + (p + ahead) * GEMM_PANEL), _MM_HINT_T0);
+            GEMM_AVX2_STEP(p);
         }
+        for (; p < kc; p++) GEMM_AVX2_STEP(p);
+#undef GEMM_AVX2_STEP
     }
     if (last) {
         __m256 va = _mm256_set1_ps(act.alpha), vb = _mm256_set1_ps(act.beta);

@@ -78,11 +78,12 @@ struct PackedGEMMTests {
                 }
             }
         }
-        // K across blocks (partial sums in C in between): blocks of ≤ 512 (513 is two, 1100 three);
-        // B of more than 64 KiB, so rows run in chunks of several tiles and AVX2's first one
-        // prefetches B ahead (past the block's end too).
+        // K across blocks (partial sums in C in between): blocks of ≤ 512 (513 is two, 1100 three).
+        // Where a K block of B exceeds 64 KiB (13 × 80 at every K here, 13 × 33 at K = 511, 512 and
+        // 1100) rows run in chunks of several tiles and AVX2's first tile prefetches B ahead; 4 rows
+        // are one tile, which never does.
         for k in [255, 256, 257, 511, 512, 513, 600, 1100] {
-            for (m, n) in [(13, 33), (4, 80)] {
+            for (m, n) in [(13, 33), (4, 80), (13, 80)] {
                 try check(isa, m: m, n: n, k: k, bias: true, residual: .inPlace, activation: .relu, seed: seed)
                 seed += 4
             }

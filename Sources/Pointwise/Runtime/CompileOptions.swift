@@ -11,7 +11,8 @@ public struct CompileOptions: Sendable, Hashable {
     public var memoryLimit: Int?
     /// Bytes of workspace a convolution may use (default 16 MiB): larger im2col lowerings run in
     /// tiles of output rows, and a fused depthwise chain's scratch bands (at most 384 KiB per
-    /// thread, to stay in L2) get fewer rows; at least one row either way.
+    /// thread, to stay in L2) get fewer rows; at least one row either way. (Plans for more than 42
+    /// threads therefore get chains' bands below 384 KiB under the default.)
     public var workspaceLimit: Int
 
     /// How 3x3 stride-1 convolutions are computed (the others always lower to im2col + GEMM).

@@ -17,7 +17,7 @@ enum LargeAllocation {
         guard bytes >= hugePageBytes else { return .allocate(byteCount: bytes, alignment: alignment) }
         let rounded = (bytes + hugePageBytes - 1) / hugePageBytes * hugePageBytes
         let pointer = UnsafeMutableRawPointer.allocate(byteCount: rounded, alignment: hugePageBytes)
-        #if canImport(Glibc)
+        #if os(Linux) && canImport(Glibc)
         // Advice only: without THP the memory is the same, in 4 KiB pages.
         _ = madvise(pointer, rounded, MADV_HUGEPAGE)
         #endif

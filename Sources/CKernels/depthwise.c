@@ -58,10 +58,10 @@ PW_INLINE void depthwise_interior(size_t out_w, size_t width, size_t stride_w, s
 }
 
 /// Asks for input rows [first, end) of an image (clipped to it), one output row (or row group)
-/// ahead of their use. From memory (batch 8: the previous layer's output has left the caches) the kernels' three
-/// row streams otherwise wait on their lines: in a chain of MobileNetV1 at batch 8 (standalone
-/// harness, 8 images in bands, AMD EPYC Zen 4), 112×112×64 stride 2 3.6 → 2.7 ms, 56×56×128
-/// stride 2 1.5 → 1.0 ms, 56×56×128 stride 1 2.7 → 1.8 ms.
+/// ahead of their use. From memory (batch 8: the previous layer's output has left the caches) the
+/// kernels' three row streams otherwise wait on their lines: in a chain of MobileNetV1 at batch 8
+/// (standalone harness, 8 images in bands, AMD EPYC Zen 4), 112×112×64 stride 2 3.6 → 2.7 ms,
+/// 56×56×128 stride 2 1.5 → 1.0 ms, 56×56×128 stride 1 2.7 → 1.8 ms.
 PW_INLINE void depthwise_prefetch_rows(const float *origin, ptrdiff_t first, ptrdiff_t end, size_t height,
                                        size_t row_floats) {
 #if PW_X86

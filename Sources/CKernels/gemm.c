@@ -196,22 +196,22 @@ PW_AVX2 PW_INLINE void gemm_tile_avx2(const size_t mr, const size_t nv, const pt
 #undef STORE_COLUMNS
 }
 
-#define GEMM_TILE_AVX2_CASE(MR, SEGMENTS, COUNT) \
-    case MR: if (nv > 1) { if (full) gemm_tile_avx2(MR, 2, SEGMENTS, COUNT, kc, a, lda, b, c, ldc, init, ldi, last, bias, k0, k1, 1, ahead, act); \
-                           else gemm_tile_avx2(MR, 2, SEGMENTS, COUNT, kc, a, lda, b, c, ldc, init, ldi, last, bias, k0, k1, 0, ahead, act); } \
-             else if (full) gemm_tile_avx2(MR, 1, SEGMENTS, COUNT, kc, a, lda, b, c, ldc, init, ldi, last, bias, k0, k1, 1, ahead, act); \
-             else gemm_tile_avx2(MR, 1, SEGMENTS, COUNT, kc, a, lda, b, c, ldc, init, ldi, last, bias, k0, k1, 0, ahead, act); break;
-#define GEMM_TILE_AVX2_SWITCH(SEGMENTS, COUNT) \
+#define GEMM_TILE_AVX2_CASE(MR, SEGMENTS, COUNT, AHEAD) \
+    case MR: if (nv > 1) { if (full) gemm_tile_avx2(MR, 2, SEGMENTS, COUNT, kc, a, lda, b, c, ldc, init, ldi, last, bias, k0, k1, 1, AHEAD, act); \
+                           else gemm_tile_avx2(MR, 2, SEGMENTS, COUNT, kc, a, lda, b, c, ldc, init, ldi, last, bias, k0, k1, 0, AHEAD, act); } \
+             else if (full) gemm_tile_avx2(MR, 1, SEGMENTS, COUNT, kc, a, lda, b, c, ldc, init, ldi, last, bias, k0, k1, 1, AHEAD, act); \
+             else gemm_tile_avx2(MR, 1, SEGMENTS, COUNT, kc, a, lda, b, c, ldc, init, ldi, last, bias, k0, k1, 0, AHEAD, act); break;
+#define GEMM_TILE_AVX2_SWITCH(SEGMENTS, COUNT, AHEAD) \
     switch (mr) { \
-    GEMM_TILE_AVX2_CASE(6, SEGMENTS, COUNT) GEMM_TILE_AVX2_CASE(5, SEGMENTS, COUNT) GEMM_TILE_AVX2_CASE(4, SEGMENTS, COUNT) \
-    GEMM_TILE_AVX2_CASE(3, SEGMENTS, COUNT) GEMM_TILE_AVX2_CASE(2, SEGMENTS, COUNT) GEMM_TILE_AVX2_CASE(1, SEGMENTS, COUNT) \
+    GEMM_TILE_AVX2_CASE(6, SEGMENTS, COUNT, AHEAD) GEMM_TILE_AVX2_CASE(5, SEGMENTS, COUNT, AHEAD) GEMM_TILE_AVX2_CASE(4, SEGMENTS, COUNT, AHEAD) \
+    GEMM_TILE_AVX2_CASE(3, SEGMENTS, COUNT, AHEAD) GEMM_TILE_AVX2_CASE(2, SEGMENTS, COUNT, AHEAD) GEMM_TILE_AVX2_CASE(1, SEGMENTS, COUNT, AHEAD) \
     default: break; \
     }
 
 PW_AVX2 static void gemm_tile_avx2_any(size_t mr, size_t nv, size_t kc, const float *a, size_t lda, const float *b,
                                        float *c, size_t ldc, const float *init, size_t ldi, int last, const float *bias,
                                        __m256i k0, __m256i k1, int full, size_t ahead, pw_activation act) {
-    GEMM_TILE_AVX2_SWITCH(gemm_one_segment, 1)
+    GEMM_TILE_AVX2_SWITCH(gemm_one_segment, 1, ahead)
 }
 
 /// The implicit-GEMM convolution's tile: A's row r is `count` segments of kc floats at
@@ -220,8 +220,8 @@ PW_AVX2 static void conv_tile_avx2_any(size_t mr, size_t nv, const ptrdiff_t *se
                                        const float *a, size_t lda, const float *b, float *c, size_t ldc,
                                        const float *init, size_t ldi, int last, const float *bias,
                                        __m256i k0, __m256i k1, int full, pw_activation act) {
-    size_t ahead = 0;  // one row of tiles per output row: each sweeps every panel, B stays in cache
-    GEMM_TILE_AVX2_SWITCH(segments, count)
+    // No B prefetch: one row of tiles per output row, each sweeping every panel, so B stays in cache.
+    GEMM_TILE_AVX2_SWITCH(segments, count, 0)
 }
 
 // MARK: AVX-512: 8 rows × 32 columns (two panels, one vector each), or × 16 for a single panel.
